@@ -1,0 +1,179 @@
+package io.moose.flows.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.node.BooleanNode;
+import com.fasterxml.jackson.databind.node.DoubleNode;
+import com.fasterxml.jackson.databind.node.IntNode;
+import com.fasterxml.jackson.databind.node.LongNode;
+import com.fasterxml.jackson.databind.node.TextNode;
+
+import java.time.Instant;
+import java.time.LocalDate;
+import java.time.LocalDateTime;
+import java.time.OffsetDateTime;
+import java.time.ZoneOffset;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Arrays;
+import java.util.Locale;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * The column types a data model may declare. Each maps to a ClickHouse type that exists both in
+ * 18.16 and in current releases (hence UInt8 for booleans: the Bool type is newer).
+ */
+public enum ColumnType {
+    STRING("String", "String"),
+    INT32("Int32", "Int32"),
+    INT64("Int64", "Int64"),
+    FLOAT64("Float64", "Float64"),
+    BOOLEAN("Boolean", "UInt8"),
+    DATETIME("DateTime", "DateTime('UTC')"),
+    DATE("Date", "Date");
+
+    private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+
+    private final String declaredName;
+    private final String clickhouseType;
+
+    ColumnType(String declaredName, String clickhouseType) {
+        this.declaredName = declaredName;
+        this.clickhouseType = clickhouseType;
+    }
+
+    /** The name used in the project definition, e.g. {@code Int64}. */
+    public String declaredName() {
+        return declaredName;
+    }
+
+    public String clickhouseType() {
+        return clickhouseType;
+    }
+
+    public static Optional<ColumnType> parse(String name) {
+        return Arrays.stream(values())
+                .filter(t -> t.declaredName.equalsIgnoreCase(name))
+                .findFirst();
+    }
+
+    public static String declaredNames() {
+        return String.join(", ", Arrays.stream(values()).map(ColumnType::declaredName).toList());
+    }
+
+    /** Widening conversions a generated migration may apply without losing information. */
+    public boolean canWidenTo(ColumnType target) {
+        if (target == this) {
+            return true;
+        }
+        return switch (this) {
+            case INT32 -> Set.of(INT64, FLOAT64, STRING).contains(target);
+            case INT64, FLOAT64, BOOLEAN, DATE, DATETIME -> target == STRING || (this == DATE && target == DATETIME);
+            case STRING -> false;
+        };
+    }
+
+    /** The value a new column gets when the definition declares no default. */
+    public JsonNode zeroValue() {
+        return switch (this) {
+            case STRING -> TextNode.valueOf("");
+            case INT32 -> IntNode.valueOf(0);
+            case INT64 -> LongNode.valueOf(0L);
+            case FLOAT64 -> DoubleNode.valueOf(0.0);
+            case BOOLEAN -> BooleanNode.FALSE;
+            case DATETIME -> TextNode.valueOf("1970-01-01T00:00:00Z");
+            case DATE -> TextNode.valueOf("1970-01-01");
+        };
+    }
+
+    /** Why a JSON value does not fit this type, or empty when it does. Null is handled by the caller. */
+    public Optional<String> problemWith(JsonNode value) {
+        switch (this) {
+            case STRING:
+                return value.isTextual() ? Optional.empty() : expected("a string", value);
+            case INT32:
+                return value.isIntegralNumber() && value.canConvertToInt()
+                        ? Optional.empty() : expected("an integer between -2^31 and 2^31-1", value);
+            case INT64:
+                return value.isIntegralNumber() && value.canConvertToLong()
+                        ? Optional.empty() : expected("an integer between -2^63 and 2^63-1", value);
+            case FLOAT64:
+                return value.isNumber() ? Optional.empty() : expected("a number", value);
+            case BOOLEAN:
+                return value.isBoolean() ? Optional.empty() : expected("true or false", value);
+            case DATETIME:
+                if (value.isIntegralNumber() && value.canConvertToLong() && value.asLong() >= 0) {
+                    return Optional.empty();
+                }
+                return value.isTextual() && parseInstant(value.asText()).isPresent()
+                        ? Optional.empty()
+                        : expected("an ISO-8601 date-time such as 2024-01-31T12:00:00Z, or epoch seconds", value);
+            case DATE:
+                return value.isTextual() && parseDate(value.asText()).isPresent()
+                        ? Optional.empty() : expected("a date such as 2024-01-31", value);
+            default:
+                throw new IllegalStateException("unhandled type " + this);
+        }
+    }
+
+    /** Converts a valid JSON value of this type into the representation ClickHouse's JSONEachRow reads on every version. */
+    public JsonNode toClickhouseJson(JsonNode value) {
+        return switch (this) {
+            case BOOLEAN -> IntNode.valueOf(value.asBoolean() ? 1 : 0);
+            case DATETIME -> TextNode.valueOf(LocalDateTime.ofInstant(toInstant(value), ZoneOffset.UTC).format(CLICKHOUSE_DATETIME));
+            default -> value;
+        };
+    }
+
+    /** Converts a valid value of this type into a valid value of a wider type (see {@link #canWidenTo}). */
+    public JsonNode widen(JsonNode value, ColumnType target) {
+        if (target == this) {
+            return value;
+        }
+        return switch (target) {
+            case INT64 -> LongNode.valueOf(value.asLong());
+            case FLOAT64 -> DoubleNode.valueOf(value.asDouble());
+            case STRING -> TextNode.valueOf(value.asText());
+            case DATETIME -> TextNode.valueOf(parseDate(value.asText()).orElseThrow().atStartOfDay().toInstant(ZoneOffset.UTC).toString());
+            default -> throw new IllegalArgumentException(this + " does not widen to " + target);
+        };
+    }
+
+    private static Instant toInstant(JsonNode value) {
+        if (value.isNumber()) {
+            return Instant.ofEpochSecond(value.asLong());
+        }
+        return parseInstant(value.asText()).orElseThrow();
+    }
+
+    static Optional<Instant> parseInstant(String text) {
+        try {
+            return Optional.of(OffsetDateTime.parse(text).toInstant());
+        } catch (DateTimeParseException notOffset) {
+            try {
+                // A date-time without zone is taken as UTC, as ClickHouse's DateTime('UTC') would.
+                return Optional.of(LocalDateTime.parse(text.replace(' ', 'T')).toInstant(ZoneOffset.UTC));
+            } catch (DateTimeParseException notLocal) {
+                return Optional.empty();
+            }
+        }
+    }
+
+    static Optional<LocalDate> parseDate(String text) {
+        try {
+            return Optional.of(LocalDate.parse(text));
+        } catch (DateTimeParseException e) {
+            return Optional.empty();
+        }
+    }
+
+    private static Optional<String> expected(String what, JsonNode value) {
+        return Optional.of("expected " + what + ", got " + describe(value));
+    }
+
+    private static String describe(JsonNode value) {
+        String text = value.toString();
+        String kind = value.getNodeType().name().toLowerCase(Locale.ROOT);
+        return kind + " " + (text.length() > 40 ? text.substring(0, 40) + "..." : text);
+    }
+}

@@ -1,0 +1,373 @@
+package io.moose.flows.model;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import com.typesafe.config.ConfigValue;
+import com.typesafe.config.ConfigValueType;
+
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * Reads a project definition (HOCON) and validates all of it, collecting every problem with the key
+ * it sits at, so a user fixes a definition in one round rather than one error per start.
+ */
+public final class ProjectDefinitionLoader {
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final String TRANSFORM_INTERFACE = "io.moose.flows.flow.Transform";
+
+    private final String source;
+    private final List<String> problems = new ArrayList<>();
+
+    private ProjectDefinitionLoader(String source) {
+        this.source = source;
+    }
+
+    public static ProjectDefinition load(Path file) {
+        if (!Files.isRegularFile(file)) {
+            throw new DefinitionException(file.toString(), List.of("file not found"));
+        }
+        Config config;
+        try {
+            config = ConfigFactory.parseFile(file.toFile(), ConfigParseOptions.defaults().setAllowMissing(false)).resolve();
+        } catch (ConfigException e) {
+            throw new DefinitionException(file.toString(), List.of(e.getMessage()));
+        }
+        return fromConfig(config, file.toString());
+    }
+
+    /** Parses definition text, e.g. the body of {@code POST /project/plan}. */
+    public static ProjectDefinition parse(String text, String source) {
+        Config config;
+        try {
+            config = ConfigFactory.parseString(text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF)).resolve();
+        } catch (ConfigException e) {
+            throw new DefinitionException(source, List.of(e.getMessage()));
+        }
+        return fromConfig(config, source);
+    }
+
+    public static ProjectDefinition fromConfig(Config config, String source) {
+        ProjectDefinitionLoader loader = new ProjectDefinitionLoader(source);
+        ProjectDefinition definition = loader.read(config);
+        if (!loader.problems.isEmpty()) {
+            throw new DefinitionException(source, loader.problems);
+        }
+        return definition;
+    }
+
+    private ProjectDefinition read(Config root) {
+        List<DataModel> models = new ArrayList<>();
+        Set<String> modelNames = new HashSet<>();
+        for (Indexed entry : list(root, "models", "models")) {
+            Config m = entry.config;
+            String key = entry.key;
+            String name = string(m, "name", key).orElse(null);
+            if (name == null) {
+                continue;
+            }
+            if (!Versions.MODEL_NAME.matcher(name).matches()) {
+                problem(m, key + ".name", "model name '" + name + "' must match " + Versions.MODEL_NAME.pattern()
+                        + " (it becomes part of topic and table names)");
+            } else if (!modelNames.add(name)) {
+                problem(m, key + ".name", "model '" + name + "' is declared twice");
+            }
+            models.add(new DataModel(name, readVersions(m, key, name)));
+        }
+        List<FlowDefinition> flows = readFlows(root, models);
+        return new ProjectDefinition(models, flows);
+    }
+
+    private List<ModelVersion> readVersions(Config model, String modelKey, String modelName) {
+        List<ModelVersion> versions = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (Indexed entry : list(model, "versions", modelKey + ".versions")) {
+            Config v = entry.config;
+            String key = entry.key;
+            Optional<String> version = string(v, "version", key);
+            if (version.isEmpty()) {
+                continue;
+            }
+            if (!Versions.VERSION.matcher(version.get()).matches()) {
+                problem(v, key + ".version", "version '" + version.get() + "' must match " + Versions.VERSION.pattern() + ", e.g. 0.1");
+                continue;
+            }
+            if (!seen.add(version.get())) {
+                problem(v, key + ".version", "version " + version.get() + " of " + modelName + " is declared twice");
+                continue;
+            }
+            List<Column> columns = readColumns(v, key);
+            List<String> orderBy = readOrderBy(v, key, columns);
+            versions.add(new ModelVersion(new VersionRef(modelName, version.get()), columns, orderBy));
+        }
+        if (versions.isEmpty() && model.hasPath("versions")) {
+            problem(model, modelKey + ".versions", "a model needs at least one version");
+        }
+        return versions;
+    }
+
+    private List<Column> readColumns(Config version, String versionKey) {
+        List<Column> columns = new ArrayList<>();
+        Set<String> seen = new HashSet<>();
+        for (Indexed entry : list(version, "columns", versionKey + ".columns")) {
+            Config c = entry.config;
+            String key = entry.key;
+            Optional<String> name = string(c, "name", key);
+            Optional<String> typeName = string(c, "type", key);
+            if (name.isEmpty() || typeName.isEmpty()) {
+                continue;
+            }
+            if (!Versions.COLUMN_NAME.matcher(name.get()).matches()) {
+                problem(c, key + ".name", "column name '" + name.get() + "' must match " + Versions.COLUMN_NAME.pattern());
+                continue;
+            }
+            if (!seen.add(name.get())) {
+                problem(c, key + ".name", "column '" + name.get() + "' is declared twice");
+                continue;
+            }
+            Optional<ColumnType> type = ColumnType.parse(typeName.get());
+            if (type.isEmpty()) {
+                problem(c, key + ".type", "unknown type '" + typeName.get() + "'; expected one of " + ColumnType.declaredNames());
+                continue;
+            }
+            boolean nullable = c.hasPath("nullable") && bool(c, "nullable", key);
+            Optional<JsonNode> defaultValue = Optional.empty();
+            if (c.hasPath("default")) {
+                JsonNode value = JSON.valueToTree(c.getValue("default").unwrapped());
+                Optional<String> wrong = type.get().problemWith(value);
+                if (wrong.isPresent()) {
+                    problem(c, key + ".default", "default for " + type.get().declaredName() + " column '" + name.get() + "': " + wrong.get());
+                    continue;
+                }
+                defaultValue = Optional.of(value);
+            }
+            columns.add(new Column(name.get(), type.get(), nullable, defaultValue));
+        }
+        if (columns.isEmpty() && version.hasPath("columns")) {
+            problem(version, versionKey + ".columns", "a model version needs at least one column");
+        }
+        return columns;
+    }
+
+    private List<String> readOrderBy(Config version, String versionKey, List<Column> columns) {
+        if (!version.hasPath("order-by")) {
+            return List.of();
+        }
+        List<String> orderBy;
+        try {
+            orderBy = version.getStringList("order-by");
+        } catch (ConfigException.WrongType e) {
+            problem(version, versionKey + ".order-by", "expected a list of column names");
+            return List.of();
+        }
+        for (String name : orderBy) {
+            Optional<Column> column = columns.stream().filter(c -> c.name().equals(name)).findFirst();
+            if (column.isEmpty()) {
+                problem(version, versionKey + ".order-by", "'" + name + "' is not a column of this version");
+            } else if (column.get().nullable()) {
+                problem(version, versionKey + ".order-by", "'" + name + "' is nullable; ClickHouse sorting keys cannot be nullable");
+            }
+        }
+        return orderBy;
+    }
+
+    private List<FlowDefinition> readFlows(Config root, List<DataModel> models) {
+        Map<String, DataModel> byName = new HashMap<>();
+        models.forEach(m -> byName.put(m.name(), m));
+        List<FlowDefinition> flows = new ArrayList<>();
+        Set<String> ids = new HashSet<>();
+        for (Indexed entry : list(root, "flows", "flows")) {
+            Config f = entry.config;
+            String key = entry.key;
+            Optional<VersionRef> from = versionRef(f, "source", key, byName);
+            Optional<VersionRef> to = versionRef(f, "target", key, byName);
+            if (from.isEmpty() || to.isEmpty()) {
+                continue;
+            }
+            Optional<String> transform = f.hasPath("transform") ? string(f, "transform", key) : Optional.empty();
+            boolean backfill = f.hasPath("backfill") && bool(f, "backfill", key);
+            FlowDefinition flow = new FlowDefinition(from.get(), to.get(), transform, backfill);
+            if (!ids.add(flow.id())) {
+                problem(f, key, "flow " + flow.source() + " -> " + flow.target() + " is declared twice");
+                continue;
+            }
+            if (flow.source().equals(flow.target())) {
+                problem(f, key, "a flow cannot read and write the same model version " + flow.source());
+                continue;
+            }
+            if (flow.isMigration()) {
+                checkMigration(f, key, flow, byName.get(flow.source().model()));
+            } else if (transform.isEmpty()) {
+                problem(f, key + ".transform", "a regular flow needs a transform class");
+            }
+            if (flow.isMigration() && backfill) {
+                problem(f, key + ".backfill", "migration flows always load history; backfill is for regular flows");
+            }
+            transform.ifPresent(className -> checkTransformClass(f, key + ".transform", className));
+            flows.add(flow);
+        }
+        checkNoCycles(flows);
+        return flows;
+    }
+
+    private void checkMigration(Config f, String key, FlowDefinition flow, DataModel model) {
+        List<ModelVersion> versions = model.versions();
+        int from = versions.indexOf(model.version(flow.source().version()).orElseThrow());
+        int to = versions.indexOf(model.version(flow.target().version()).orElseThrow());
+        if (to != from + 1) {
+            problem(f, key + ".target", "a migration goes from one version to the next: " + flow.source()
+                    + (from + 1 < versions.size() ? " migrates to " + versions.get(from + 1).ref() : " is the latest version"));
+            return;
+        }
+        if (flow.transformClass().isEmpty()) {
+            List<String> columnProblems = new ArrayList<>();
+            SchemaDiff.between(versions.get(from), versions.get(to), columnProblems);
+            columnProblems.forEach(p -> problem(f, key, "migration " + flow.source() + " -> " + flow.target() + ": " + p));
+        }
+    }
+
+    private void checkTransformClass(Config f, String key, String className) {
+        try {
+            Class<?> type = Class.forName(className, false, Thread.currentThread().getContextClassLoader());
+            Class<?> transform = Class.forName(TRANSFORM_INTERFACE);
+            if (!transform.isAssignableFrom(type)) {
+                problem(f, key, "class " + className + " does not implement " + TRANSFORM_INTERFACE);
+            }
+        } catch (ClassNotFoundException e) {
+            problem(f, key, "transform class " + className + " is not on the classpath");
+        }
+    }
+
+    /** Regular flows feed ingestion topics, so a cycle among them would copy records forever. */
+    private void checkNoCycles(List<FlowDefinition> flows) {
+        Map<VersionRef, List<VersionRef>> edges = new HashMap<>();
+        flows.stream().filter(f -> !f.isMigration())
+                .forEach(f -> edges.computeIfAbsent(f.source(), k -> new ArrayList<>()).add(f.target()));
+        Set<VersionRef> done = new HashSet<>();
+        for (VersionRef start : edges.keySet()) {
+            List<VersionRef> path = new ArrayList<>();
+            if (hasCycle(start, edges, path, new HashSet<>(), done)) {
+                problems.add(source + ": flows: regular flows form a cycle " + String.join(" -> ", path.stream().map(VersionRef::toString).toList()));
+                return;
+            }
+        }
+    }
+
+    private boolean hasCycle(VersionRef node, Map<VersionRef, List<VersionRef>> edges, List<VersionRef> path,
+                             Set<VersionRef> onPath, Set<VersionRef> done) {
+        path.add(node);
+        if (!onPath.add(node)) {
+            return true;
+        }
+        if (done.contains(node)) {
+            path.remove(path.size() - 1);
+            onPath.remove(node);
+            return false;
+        }
+        for (VersionRef next : edges.getOrDefault(node, List.of())) {
+            if (hasCycle(next, edges, path, onPath, done)) {
+                return true;
+            }
+        }
+        onPath.remove(node);
+        done.add(node);
+        path.remove(path.size() - 1);
+        return false;
+    }
+
+    private Optional<VersionRef> versionRef(Config f, String path, String key, Map<String, DataModel> models) {
+        Optional<String> text = string(f, path, key);
+        if (text.isEmpty()) {
+            return Optional.empty();
+        }
+        VersionRef ref;
+        try {
+            ref = VersionRef.parse(text.get());
+        } catch (IllegalArgumentException e) {
+            problem(f, key + "." + path, e.getMessage());
+            return Optional.empty();
+        }
+        DataModel model = models.get(ref.model());
+        if (model == null) {
+            problem(f, key + "." + path, "unknown model '" + ref.model() + "'");
+            return Optional.empty();
+        }
+        if (model.version(ref.version()).isEmpty()) {
+            problem(f, key + "." + path, "model " + ref.model() + " has no version " + ref.version()
+                    + "; declared: " + String.join(", ", model.versions().stream().map(v -> v.ref().version()).toList()));
+            return Optional.empty();
+        }
+        return Optional.of(ref);
+    }
+
+    private record Indexed(String key, Config config) {
+    }
+
+    private List<Indexed> list(Config parent, String path, String key) {
+        if (!parent.hasPath(path)) {
+            problem(parent, key, "missing");
+            return List.of();
+        }
+        ConfigValue value = parent.getValue(path);
+        if (value.valueType() != ConfigValueType.LIST) {
+            problem(parent, key, "expected a list");
+            return List.of();
+        }
+        List<Indexed> result = new ArrayList<>();
+        List<? extends ConfigValue> items = parent.getList(path);
+        for (int i = 0; i < items.size(); i++) {
+            String itemKey = key + "[" + i + "]";
+            ConfigValue item = items.get(i);
+            if (item.valueType() != ConfigValueType.OBJECT) {
+                problem(item, itemKey, "expected an object");
+                continue;
+            }
+            result.add(new Indexed(itemKey, ((com.typesafe.config.ConfigObject) item).toConfig()));
+        }
+        return result;
+    }
+
+    private Optional<String> string(Config c, String path, String key) {
+        if (!c.hasPath(path)) {
+            problem(c, key + "." + path, "missing");
+            return Optional.empty();
+        }
+        try {
+            return Optional.of(c.getString(path));
+        } catch (ConfigException.WrongType e) {
+            problem(c, key + "." + path, "expected a string");
+            return Optional.empty();
+        }
+    }
+
+    private boolean bool(Config c, String path, String key) {
+        try {
+            return c.getBoolean(path);
+        } catch (ConfigException.WrongType e) {
+            problem(c, key + "." + path, "expected true or false");
+            return false;
+        }
+    }
+
+    private void problem(Config at, String key, String message) {
+        problem(at.root(), key, message);
+    }
+
+    private void problem(ConfigValue at, String key, String message) {
+        int line = at.origin().lineNumber();
+        problems.add(source + (line > 0 ? ":" + line : "") + ": " + key + ": " + message);
+    }
+}

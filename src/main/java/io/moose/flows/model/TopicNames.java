@@ -1,0 +1,56 @@
+package io.moose.flows.model;
+
+/**
+ * The one place that names topics, tables, consumer groups and transactional ids (design section 1).
+ * An optional namespace prefixes every Kafka name so several deployments (or test runs) can share a
+ * broker; ClickHouse tables are isolated by database instead, so table names never carry it.
+ */
+public final class TopicNames {
+
+    private static final String GROUP_PREFIX = "moose-flows.";
+
+    private final String kafkaPrefix;
+
+    private TopicNames(String kafkaPrefix) {
+        this.kafkaPrefix = kafkaPrefix;
+    }
+
+    /** @param namespace empty for none, otherwise a prefix joined with a dot, e.g. {@code staging.UserActivity_0_1} */
+    public static TopicNames withNamespace(String namespace) {
+        return new TopicNames(namespace.isEmpty() ? "" : namespace + ".");
+    }
+
+    public static TopicNames plain() {
+        return new TopicNames("");
+    }
+
+    public String ingestionTopic(VersionRef version) {
+        return kafkaPrefix + version.baseName();
+    }
+
+    public String table(VersionRef version) {
+        return version.baseName();
+    }
+
+    public String flowInput(String flowId) {
+        return kafkaPrefix + flowId + "_input";
+    }
+
+    public String flowOutput(String flowId) {
+        return kafkaPrefix + flowId + "_output";
+    }
+
+    public String deadLetter(String flowId) {
+        return kafkaPrefix + flowId + "_dlq";
+    }
+
+    /** One group per flow (or model version) and hop, never shared: {@code moose-flows.<flowId>.copy-in}. */
+    public String consumerGroup(String owner, Hop hop) {
+        return GROUP_PREFIX + kafkaPrefix + owner + "." + hop.id();
+    }
+
+    /** Stable per owner and hop, so a restarted stream fences the zombie it replaces. */
+    public String transactionalId(String owner, Hop hop) {
+        return consumerGroup(owner, hop);
+    }
+}
