@@ -1,0 +1,180 @@
+package io.moose.flows.clickhouse;
+
+import com.clickhouse.client.ClickHouseClient;
+import com.clickhouse.client.ClickHouseCredentials;
+import com.clickhouse.client.ClickHouseNode;
+import com.clickhouse.client.ClickHouseProtocol;
+import com.clickhouse.client.ClickHouseResponse;
+import com.clickhouse.client.config.ClickHouseClientOption;
+import com.clickhouse.data.ClickHouseFormat;
+
+import java.io.ByteArrayInputStream;
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.regex.Pattern;
+
+/**
+ * Thin adapter over the official ClickHouse Java client (HTTP). It sticks to what ClickHouse 18.16
+ * and current releases both understand: an explicit FORMAT in every query (18.16 ignores the
+ * X-ClickHouse-Format header), TabSeparated results parsed here, JSONEachRow inserts, and no
+ * client-side compression (the client's compressed responses are not readable from 18.16).
+ * 18.16 also ignores the X-ClickHouse-Database header, so every statement must name tables
+ * through {@link #qualified(String)}.
+ */
+public final class ClickHouse implements AutoCloseable {
+
+    private static final Pattern IDENTIFIER = Pattern.compile("[A-Za-z_][A-Za-z0-9_]*");
+
+    private final ClickHouseSettings settings;
+    private final ClickHouseClient client;
+    private final ClickHouseNode server;
+    private final ClickHouseNode serverWithoutDatabase;
+
+    private ClickHouse(ClickHouseSettings settings) {
+        this.settings = settings;
+        this.client = ClickHouseClient.builder()
+                .nodeSelector(com.clickhouse.client.ClickHouseNodeSelector.of(ClickHouseProtocol.HTTP))
+                // java.net.http: no extra dependency, keep-alive, and no fallback warning per connection.
+                .option(com.clickhouse.client.http.config.ClickHouseHttpOption.CONNECTION_PROVIDER,
+                        com.clickhouse.client.http.config.HttpConnectionProvider.HTTP_CLIENT)
+                .option(ClickHouseClientOption.COMPRESS, false)
+                .option(ClickHouseClientOption.DECOMPRESS, false)
+                .option(ClickHouseClientOption.SOCKET_TIMEOUT, (int) settings.requestTimeout().toMillis())
+                .option(ClickHouseClientOption.CONNECTION_TIMEOUT, (int) settings.connectTimeout().toMillis())
+                .build();
+        this.serverWithoutDatabase = node(settings, "default");
+        this.server = node(settings, settings.database());
+    }
+
+    private static ClickHouseNode node(ClickHouseSettings settings, String database) {
+        return ClickHouseNode.builder(ClickHouseNode.of(settings.url()))
+                .database(database)
+                .credentials(ClickHouseCredentials.fromUserAndPassword(settings.user(), settings.password()))
+                .build();
+    }
+
+    public static ClickHouse connect(ClickHouseSettings settings) {
+        if (!IDENTIFIER.matcher(settings.database()).matches()) {
+            throw new IllegalArgumentException("moose-flows.clickhouse.database: '" + settings.database()
+                    + "' is not a plain identifier");
+        }
+        return new ClickHouse(settings);
+    }
+
+    public String database() {
+        return settings.database();
+    }
+
+    /** {@code `db`.`table`} */
+    public String qualified(String table) {
+        return quote(settings.database()) + "." + quote(table);
+    }
+
+    public static String quote(String identifier) {
+        if (!IDENTIFIER.matcher(identifier).matches()) {
+            throw new IllegalArgumentException("not a plain identifier: " + identifier);
+        }
+        return "`" + identifier + "`";
+    }
+
+    public static String literal(String value) {
+        return "'" + value.replace("\\", "\\\\").replace("'", "\\'") + "'";
+    }
+
+    /** Creates the configured database if missing. Runs against the default database. */
+    public CompletionStage<Void> createDatabaseIfMissing() {
+        return run(serverWithoutDatabase, "CREATE DATABASE IF NOT EXISTS " + quote(settings.database()))
+                .thenApply(body -> null);
+    }
+
+    /** Runs a statement that returns nothing (DDL). */
+    public CompletionStage<Void> execute(String sql) {
+        return run(server, sql).thenApply(body -> null);
+    }
+
+    /** Runs a query (without a FORMAT clause) and returns its rows, each a list of column texts. */
+    public CompletionStage<List<List<String>>> query(String sql) {
+        return run(server, sql + " FORMAT TabSeparated").thenApply(ClickHouse::parseTabSeparated);
+    }
+
+    /** Inserts newline-separated JSON objects in one INSERT (atomic for a batch under max_insert_block_size). */
+    public CompletionStage<Void> insertJsonEachRow(String table, byte[] rows) {
+        return client.write(server)
+                .query("INSERT INTO " + qualified(table) + " FORMAT JSONEachRow")
+                .format(ClickHouseFormat.JSONEachRow)
+                .data(new ByteArrayInputStream(rows))
+                .execute()
+                .thenApply(response -> {
+                    response.close();
+                    return (Void) null;
+                });
+    }
+
+    private CompletableFuture<String> run(ClickHouseNode target, String sql) {
+        return client.read(target)
+                .format(ClickHouseFormat.TabSeparated)
+                .query(sql)
+                .execute()
+                .thenApply(response -> {
+                    try (ClickHouseResponse r = response; InputStream in = r.getInputStream()) {
+                        return new String(in.readAllBytes(), StandardCharsets.UTF_8);
+                    } catch (IOException e) {
+                        throw new CompletionException(e);
+                    }
+                });
+    }
+
+    static List<List<String>> parseTabSeparated(String body) {
+        List<List<String>> rows = new ArrayList<>();
+        if (body.isEmpty()) {
+            return rows;
+        }
+        for (String line : body.split("\n", -1)) {
+            if (line.isEmpty()) {
+                continue;
+            }
+            List<String> row = new ArrayList<>();
+            for (String field : line.split("\t", -1)) {
+                row.add(unescape(field));
+            }
+            rows.add(row);
+        }
+        return rows;
+    }
+
+    private static String unescape(String field) {
+        if (field.indexOf('\\') < 0) {
+            return field;
+        }
+        StringBuilder out = new StringBuilder(field.length());
+        for (int i = 0; i < field.length(); i++) {
+            char c = field.charAt(i);
+            if (c != '\\' || i + 1 == field.length()) {
+                out.append(c);
+                continue;
+            }
+            char next = field.charAt(++i);
+            switch (next) {
+                case 't' -> out.append('\t');
+                case 'n' -> out.append('\n');
+                case 'r' -> out.append('\r');
+                case 'b' -> out.append('\b');
+                case 'f' -> out.append('\f');
+                case '0' -> out.append('\0');
+                default -> out.append(next);
+            }
+        }
+        return out.toString();
+    }
+
+    @Override
+    public void close() {
+        client.close();
+    }
+}
