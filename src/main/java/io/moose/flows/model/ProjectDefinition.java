@@ -32,6 +32,27 @@ public record ProjectDefinition(List<DataModel> models, List<FlowDefinition> flo
         return flows.stream().filter(f -> f.source().equals(source)).toList();
     }
 
+    /**
+     * Every topic whose records land in the given version's table: its ingestion topic (table sync)
+     * and the output topic of the migration into it (that hop writes the table directly).
+     */
+    public List<String> tableFeeds(VersionRef version, TopicNames names) {
+        List<String> feeds = new java.util.ArrayList<>();
+        feeds.add(names.ingestionTopic(version));
+        migrationInto(version).ifPresent(m -> feeds.add(names.flowOutput(m.id())));
+        return feeds;
+    }
+
+    /**
+     * The topics a flow's copy-in hop reads. A migration must carry everything that reaches the
+     * source table, including what an earlier migration is still writing into it; a regular flow
+     * reads only its source's ingestion topic, because migrated records reach its target through
+     * the target model's own migration (the RFC's double-reach rule).
+     */
+    public List<String> copyInSources(FlowDefinition flow, TopicNames names) {
+        return flow.isMigration() ? tableFeeds(flow.source(), names) : List.of(names.ingestionTopic(flow.source()));
+    }
+
     /** The migration that fills the given version's table from the previous version, if any. */
     public Optional<FlowDefinition> migrationInto(VersionRef target) {
         return flows.stream().filter(f -> f.isMigration() && f.target().equals(target)).findFirst();

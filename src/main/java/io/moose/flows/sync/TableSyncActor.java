@@ -1,0 +1,159 @@
+package io.moose.flows.sync;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.javadsl.CommandHandler;
+import akka.persistence.typed.javadsl.EffectBuilder;
+
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehavior;
+import akka.persistence.typed.javadsl.SignalHandler;
+import io.moose.flows.CborSerializable;
+import io.moose.flows.EntityStatus;
+import io.moose.flows.NodeContext;
+import io.moose.flows.flow.RunnerLifecycle;
+import io.moose.flows.model.ModelVersion;
+import io.moose.flows.model.VersionRef;
+
+import java.util.Optional;
+
+/**
+ * One model version's table sync (ingestion topic into its table), sharded so exactly one runs in
+ * the cluster. Whether it is paused is persisted, so a pause survives handoff and crashes.
+ */
+public final class TableSyncActor
+        extends EventSourcedBehavior<TableSyncActor.Command, TableSyncActor.Event, TableSyncActor.State> {
+
+    public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "TableSync");
+
+    public interface Command extends CborSerializable {
+    }
+
+    /** Sent by every node periodically: starts the entity (and its streams) wherever its shard lives. */
+    public record KeepAlive() implements Command {
+    }
+
+    public record Pause(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
+    public record Resume(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
+    public record GetStatus(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
+    /** Handoff or shutdown: drain and commit, then stop. */
+    public record Stop() implements Command {
+    }
+
+    private record Drained() implements Command {
+    }
+
+    public interface Event extends CborSerializable {
+    }
+
+    public record Paused() implements Event {
+    }
+
+    public record Resumed() implements Event {
+    }
+
+    public record State(boolean paused) implements CborSerializable {
+    }
+
+    public static Behavior<Command> create(String entityId, NodeContext node) {
+        return Behaviors.setup(ctx -> {
+            VersionRef ref = VersionRef.parse(entityId);
+            Optional<ModelVersion> version = node.currentDefinition().version(ref);
+            if (version.isEmpty()) {
+                ctx.getLog().warn("Table sync {} is not in the project definition; stopping", entityId);
+                return Behaviors.stopped();
+            }
+            return new TableSyncActor(ctx, entityId, node, version.get());
+        });
+    }
+
+    private final ActorContext<Command> ctx;
+    private final String entityId;
+    private final RunnerLifecycle streams;
+    private boolean stopping;
+
+    private TableSyncActor(ActorContext<Command> ctx, String entityId, NodeContext node, ModelVersion version) {
+        super(PersistenceId.of(ENTITY_KEY.name(), entityId));
+        this.ctx = ctx;
+        this.entityId = entityId;
+        this.streams = new RunnerLifecycle(() -> node.runners().tableSync(version));
+    }
+
+    @Override
+    public State emptyState() {
+        return new State(false);
+    }
+
+    @Override
+    public SignalHandler<State> signalHandler() {
+        return newSignalHandlerBuilder()
+                .onSignal(RecoveryCompleted.instance(), state -> {
+                    if (!state.paused()) {
+                        streams.start();
+                    }
+                })
+                .build();
+    }
+
+    @Override
+    public CommandHandler<Command, Event, State> commandHandler() {
+        return newCommandHandlerBuilder()
+                .forAnyState()
+                .onCommand(KeepAlive.class, (state, cmd) -> {
+                    if (!state.paused() && !stopping) {
+                        streams.start();
+                    }
+                    return Effect().none();
+                })
+                .onCommand(Pause.class, (state, cmd) -> {
+                    EffectBuilder<Event, State> effect = state.paused() ? Effect().none() : Effect().persist(new Paused());
+                    return effect.thenRun(s -> {
+                        streams.stop();
+                        cmd.replyTo().tell(status(s));
+                    });
+                })
+                .onCommand(Resume.class, (state, cmd) -> {
+                    EffectBuilder<Event, State> effect = state.paused() ? Effect().persist(new Resumed()) : Effect().none();
+                    return effect.thenRun(s -> {
+                        if (!stopping) {
+                            streams.start();
+                        }
+                        cmd.replyTo().tell(status(s));
+                    });
+                })
+                .onCommand(GetStatus.class, (state, cmd) -> Effect().none().thenRun(s -> cmd.replyTo().tell(status(s))))
+                .onCommand(Stop.class, (state, cmd) -> {
+                    stopping = true;
+                    ctx.pipeToSelf(streams.stop(), (done, error) -> new Drained());
+                    return Effect().none();
+                })
+                .onCommand(Drained.class, (state, cmd) -> Effect().stop())
+                .build();
+    }
+
+    @Override
+    public EventHandler<State, Event> eventHandler() {
+        return newEventHandlerBuilder()
+                .forAnyState()
+                .onEvent(Paused.class, (state, event) -> new State(true))
+                .onEvent(Resumed.class, (state, event) -> new State(false))
+                .build();
+    }
+
+    private EntityStatus status(State state) {
+        String phase = stopping ? "stopping" : state.paused() ? "paused" : streams.isRunning() ? "running" : "starting";
+        String address = ctx.getSystem().address().toString();
+        return new EntityStatus("table-sync", entityId, entityId, entityId, phase, address, streams.status());
+    }
+}
