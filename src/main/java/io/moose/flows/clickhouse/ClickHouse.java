@@ -103,6 +103,11 @@ public final class ClickHouse implements AutoCloseable {
         return run(server, sql + " FORMAT TabSeparated").thenApply(ClickHouse::parseTabSeparated);
     }
 
+    /** Runs a query (without a FORMAT clause) and returns its rows as JSON objects, one per line. */
+    public CompletionStage<List<String>> queryJsonLines(String sql) {
+        return run(server, sql + " FORMAT JSONEachRow").thenApply(body -> body.lines().filter(l -> !l.isEmpty()).toList());
+    }
+
     /** Inserts newline-separated JSON objects in one INSERT (atomic for a batch under max_insert_block_size). */
     public CompletionStage<Void> insertJsonEachRow(String table, byte[] rows) {
         return client.write(server)

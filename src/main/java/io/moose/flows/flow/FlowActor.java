@@ -1,0 +1,188 @@
+package io.moose.flows.flow;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.javadsl.CommandHandler;
+import akka.persistence.typed.javadsl.EffectBuilder;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehavior;
+import akka.persistence.typed.javadsl.SignalHandler;
+import io.moose.flows.CborSerializable;
+import io.moose.flows.EntityStatus;
+import io.moose.flows.NodeContext;
+import io.moose.flows.migration.MigrationActor;
+import io.moose.flows.model.FlowDefinition;
+
+import java.time.Duration;
+import java.util.Optional;
+
+/**
+ * One flow's hops (copy-in, transform, copy-out or to-table), sharded so exactly one copy runs in
+ * the cluster. Pause and resume are persisted. A flow that loads history starts its copy-in only
+ * after its {@link MigrationActor} has recorded the cut and positioned the copy-in there.
+ */
+public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, FlowActor.Event, FlowActor.State> {
+
+    public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Flow");
+
+    public interface Command extends CborSerializable {
+    }
+
+    public record KeepAlive() implements Command {
+    }
+
+    public record Pause(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
+    public record Resume(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
+    public record GetStatus(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
+    /** Handoff or shutdown: drain and commit, then stop. */
+    public record Stop() implements Command {
+    }
+
+    private record Drained() implements Command {
+    }
+
+    private record CutAnswered(boolean ready) implements Command {
+    }
+
+    public interface Event extends CborSerializable {
+    }
+
+    public record Paused() implements Event {
+    }
+
+    public record Resumed() implements Event {
+    }
+
+    public record State(boolean paused) implements CborSerializable {
+    }
+
+    public static Behavior<Command> create(String flowId, NodeContext node) {
+        return Behaviors.setup(ctx -> {
+            Optional<FlowDefinition> flow = node.currentDefinition().flow(flowId);
+            if (flow.isEmpty()) {
+                ctx.getLog().warn("Flow {} is not in the project definition; stopping", flowId);
+                return Behaviors.stopped();
+            }
+            return new FlowActor(ctx, flow.get(), node);
+        });
+    }
+
+    private final ActorContext<Command> ctx;
+    private final FlowDefinition flow;
+    private final RunnerLifecycle streams;
+    private final Duration askTimeout;
+    private boolean cutReady;
+    private boolean askingForCut;
+    private boolean stopping;
+
+    private FlowActor(ActorContext<Command> ctx, FlowDefinition flow, NodeContext node) {
+        super(PersistenceId.of(ENTITY_KEY.name(), flow.id()));
+        this.ctx = ctx;
+        this.flow = flow;
+        this.streams = new RunnerLifecycle(() -> node.runners().flow(flow));
+        this.askTimeout = node.config().getDuration("moose-flows.admin.ask-timeout");
+        this.cutReady = !flow.loadsHistory();
+    }
+
+    @Override
+    public State emptyState() {
+        return new State(false);
+    }
+
+    @Override
+    public SignalHandler<State> signalHandler() {
+        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::ensureRunning).build();
+    }
+
+    @Override
+    public CommandHandler<Command, Event, State> commandHandler() {
+        return newCommandHandlerBuilder()
+                .forAnyState()
+                .onCommand(KeepAlive.class, (state, cmd) -> {
+                    ensureRunning(state);
+                    return Effect().none();
+                })
+                .onCommand(CutAnswered.class, (state, cmd) -> {
+                    askingForCut = false;
+                    cutReady = cmd.ready();
+                    ensureRunning(state);
+                    return Effect().none();
+                })
+                .onCommand(Pause.class, (state, cmd) -> {
+                    EffectBuilder<Event, State> effect = state.paused() ? Effect().none() : Effect().persist(new Paused());
+                    return effect.thenRun(s -> {
+                        streams.stop();
+                        cmd.replyTo().tell(status(s));
+                    });
+                })
+                .onCommand(Resume.class, (state, cmd) -> {
+                    EffectBuilder<Event, State> effect = state.paused() ? Effect().persist(new Resumed()) : Effect().none();
+                    return effect.thenRun(s -> {
+                        ensureRunning(s);
+                        cmd.replyTo().tell(status(s));
+                    });
+                })
+                .onCommand(GetStatus.class, (state, cmd) -> Effect().none().thenRun(s -> cmd.replyTo().tell(status(s))))
+                .onCommand(Stop.class, (state, cmd) -> {
+                    stopping = true;
+                    ctx.pipeToSelf(streams.stop(), (done, error) -> new Drained());
+                    return Effect().none();
+                })
+                .onCommand(Drained.class, (state, cmd) -> Effect().stop())
+                .build();
+    }
+
+    private void ensureRunning(State state) {
+        if (state.paused() || stopping) {
+            return;
+        }
+        if (!cutReady) {
+            askForCut();
+            return;
+        }
+        streams.start();
+    }
+
+    /** The migration actor answers once the copy-in group sits at the cut; until then nothing runs. */
+    private void askForCut() {
+        if (askingForCut) {
+            return;
+        }
+        askingForCut = true;
+        ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
+        ctx.pipeToSelf(
+                sharding.entityRefFor(MigrationActor.ENTITY_KEY, flow.id())
+                        .<MigrationActor.CutReady>ask(MigrationActor.EnsureCut::new, askTimeout),
+                (ready, error) -> new CutAnswered(error == null));
+    }
+
+    @Override
+    public EventHandler<State, Event> eventHandler() {
+        return newEventHandlerBuilder()
+                .forAnyState()
+                .onEvent(Paused.class, (state, event) -> new State(true))
+                .onEvent(Resumed.class, (state, event) -> new State(false))
+                .build();
+    }
+
+    private EntityStatus status(State state) {
+        String phase = stopping ? "stopping"
+                : state.paused() ? "paused"
+                : streams.isRunning() ? "running"
+                : cutReady ? "starting" : "waiting";
+        return new EntityStatus(flow.isMigration() ? "migration" : "regular", flow.id(), flow.source().toString(),
+                flow.target().toString(), phase, ctx.getSystem().address().toString(), streams.status());
+    }
+}

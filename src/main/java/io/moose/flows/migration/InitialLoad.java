@@ -1,0 +1,404 @@
+package io.moose.flows.migration;
+
+import akka.Done;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moose.flows.CborSerializable;
+import io.moose.flows.NodeContext;
+import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.clickhouse.RowDecoder;
+import io.moose.flows.clickhouse.TableSchema;
+import io.moose.flows.model.FlowDefinition;
+import io.moose.flows.model.Hop;
+import io.moose.flows.model.ModelVersion;
+import io.moose.flows.model.ProjectDefinition;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsResult;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.header.Header;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Collection;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.TreeMap;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Collectors;
+
+/**
+ * The I/O of a migration's (or backfill's) initial load, design section 4: the cut, the copy-in
+ * start position, the wait for the source table, and chunks of table rows written into the flow's
+ * input topic inside Kafka transactions. {@link MigrationActor} decides what happens when; this class
+ * only does it. Blocking Kafka calls run on one thread of its own.
+ */
+public final class InitialLoad implements AutoCloseable {
+
+    /** Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is recognised. */
+    public static final String CHUNK_HEADER = "moose.load.chunk";
+    /** Header naming the table row a record was loaded from: topic/partition/offset. */
+    public static final String ORIGIN_HEADER = "moose.load.origin";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final Duration POLL = Duration.ofMillis(200);
+
+    /** Per source topic, per partition: the first offset the live path (copy-in) carries. */
+    public record Cut(Map<String, Map<Integer, Long>> offsets) implements CborSerializable {
+        public long total() {
+            return offsets.values().stream().flatMap(p -> p.values().stream()).mapToLong(Long::longValue).sum();
+        }
+    }
+
+    /** Position in the source table, in the order rows are loaded. */
+    public record Cursor(String topic, int partition, long offset) implements CborSerializable {
+        static final Cursor START = new Cursor("", -1, -1);
+
+        @Override
+        public String toString() {
+            return topic + "/" + partition + "/" + offset;
+        }
+    }
+
+    public record LoadedRow(byte[] value, Cursor origin) {
+    }
+
+    public record Chunk(List<LoadedRow> rows, Cursor last) {
+        public boolean isEmpty() {
+            return rows.isEmpty();
+        }
+    }
+
+    private final FlowDefinition flow;
+    private final ModelVersion sourceVersion;
+    private final String sourceTable;
+    private final List<String> cutTopics;
+    private final String inputTopic;
+    private final String copyInGroup;
+    private final String transactionalId;
+    private final NodeContext node;
+    private final ExecutorService io;
+    private final Duration timeout;
+    private KafkaProducer<byte[], byte[]> producer;
+
+    public InitialLoad(FlowDefinition flow, NodeContext node) {
+        ProjectDefinition definition = node.currentDefinition();
+        this.flow = flow;
+        this.node = node;
+        this.sourceVersion = definition.version(flow.source()).orElseThrow();
+        this.sourceTable = node.names().table(flow.source());
+        this.cutTopics = definition.copyInSources(flow, node.names());
+        this.inputTopic = node.names().flowInput(flow.id());
+        this.copyInGroup = node.names().consumerGroup(flow.id(), Hop.COPY_IN);
+        this.transactionalId = node.names().transactionalId(flow.id(), Hop.INITIAL_LOAD);
+        this.timeout = node.kafka().adminTimeout();
+        this.io = Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, "initial-load-" + flow.id());
+            t.setDaemon(true);
+            return t;
+        });
+    }
+
+    /** The last stable offsets of every topic the copy-in reads: what lies below them comes from the table. */
+    public CompletionStage<Cut> takeCut() {
+        return onIo(() -> {
+            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+                Map<String, Map<Integer, Long>> offsets = new TreeMap<>();
+                for (String topic : cutTopics) {
+                    Map<TopicPartition, Long> ends = consumer.endOffsets(partitions(consumer, topic), timeout);
+                    Map<Integer, Long> byPartition = new TreeMap<>();
+                    ends.forEach((tp, end) -> byPartition.put(tp.partition(), end));
+                    offsets.put(topic, byPartition);
+                }
+                return new Cut(offsets);
+            }
+        });
+    }
+
+    /** Makes the copy-in start exactly at the cut, unless it already has a position of its own. */
+    public CompletionStage<Done> positionCopyIn(Cut cut) {
+        return onIo(() -> {
+            try (Admin admin = Admin.create(node.kafka().commonClientProperties())) {
+                ListConsumerGroupOffsetsResult existing = admin.listConsumerGroupOffsets(copyInGroup);
+                Map<TopicPartition, OffsetAndMetadata> committed = existing.partitionsToOffsetAndMetadata()
+                        .get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                if (committed.isEmpty()) {
+                    Map<TopicPartition, OffsetAndMetadata> start = new HashMap<>();
+                    cut.offsets().forEach((topic, parts) -> parts.forEach((p, offset) ->
+                            start.put(new TopicPartition(topic, p), new OffsetAndMetadata(offset, "cut"))));
+                    admin.alterConsumerGroupOffsets(copyInGroup, start).all().get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                }
+                return Done.getInstance();
+            }
+        });
+    }
+
+    /**
+     * True once every committed record below the cut is in the source table: after the table's
+     * highest stored offset of each partition, no data record remains below the cut (transaction
+     * markers and aborted records occupy offsets but never reach a table, so offsets alone can't tell).
+     */
+    public CompletionStage<Boolean> sourceCaughtUp(Cut cut) {
+        return node.clickhouse().query("SELECT " + TableSchema.SOURCE_TOPIC + ", " + TableSchema.SOURCE_PARTITION
+                        + ", max(" + TableSchema.SOURCE_OFFSET + ") FROM " + node.clickhouse().qualified(sourceTable)
+                        + " GROUP BY " + TableSchema.SOURCE_TOPIC + ", " + TableSchema.SOURCE_PARTITION)
+                .thenComposeAsync(rows -> {
+                    Map<TopicPartition, Long> stored = new HashMap<>();
+                    rows.forEach(r -> stored.put(new TopicPartition(r.get(0), Integer.parseInt(r.get(1))), Long.parseLong(r.get(2))));
+                    return onIo(() -> {
+                        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+                            for (var topic : cut.offsets().entrySet()) {
+                                for (var part : topic.getValue().entrySet()) {
+                                    TopicPartition tp = new TopicPartition(topic.getKey(), part.getKey());
+                                    long from = stored.getOrDefault(tp, -1L) + 1;
+                                    if (from < part.getValue() && hasCommittedRecord(consumer, tp, from, part.getValue())) {
+                                        return false;
+                                    }
+                                }
+                            }
+                            return true;
+                        }
+                    });
+                }, io);
+    }
+
+    public CompletionStage<Long> countRows(Cut cut) {
+        return node.clickhouse().query("SELECT count() FROM " + node.clickhouse().qualified(sourceTable)
+                        + " WHERE " + belowCut(cut))
+                .thenApply(rows -> Long.parseLong(rows.get(0).get(0)));
+    }
+
+    /** The next rows after {@code after}, in coordinate order. */
+    public CompletionStage<Chunk> readChunk(Cut cut, Cursor after, int limit) {
+        return readRows(belowCut(cut) + " AND " + after(after), " LIMIT " + limit);
+    }
+
+    /** Exactly the rows of a chunk started before a crash: the rows below the cut never change. */
+    public CompletionStage<Chunk> rereadChunk(Cut cut, Cursor after, Cursor last) {
+        return readRows(belowCut(cut) + " AND " + after(after) + " AND " + upTo(last), "");
+    }
+
+    /** High watermarks of the input topic: a chunk sent after this point lies above them. */
+    public CompletionStage<Map<Integer, Long>> inputEndOffsets() {
+        return onIo(() -> {
+            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+                Map<Integer, Long> ends = new TreeMap<>();
+                consumer.endOffsets(partitions(consumer, inputTopic), timeout).forEach((tp, end) -> ends.put(tp.partition(), end));
+                return ends;
+            }
+        });
+    }
+
+    /** Writes one chunk into the flow's input topic as one Kafka transaction. */
+    public CompletionStage<Done> send(long chunkNo, Chunk chunk) {
+        return onIo(() -> {
+            KafkaProducer<byte[], byte[]> p = producer();
+            byte[] chunkId = Long.toString(chunkNo).getBytes(StandardCharsets.UTF_8);
+            try {
+                p.beginTransaction();
+                for (LoadedRow row : chunk.rows()) {
+                    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(inputTopic, null, row.value());
+                    record.headers().add(CHUNK_HEADER, chunkId);
+                    record.headers().add(ORIGIN_HEADER, row.origin().toString().getBytes(StandardCharsets.UTF_8));
+                    p.send(record);
+                }
+                p.commitTransaction();
+                return Done.getInstance();
+            } catch (RuntimeException e) {
+                closeProducer();
+                throw e;
+            }
+        });
+    }
+
+    /**
+     * Whether a chunk started before a crash was committed in Kafka. Initialising the producer first
+     * fences any zombie still holding the transaction, so the answer cannot change afterwards.
+     */
+    public CompletionStage<Boolean> chunkCommitted(long chunkNo, Map<Integer, Long> inputEndsBefore) {
+        return onIo(() -> {
+            producer();
+            byte[] chunkId = Long.toString(chunkNo).getBytes(StandardCharsets.UTF_8);
+            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
+                List<TopicPartition> parts = partitions(consumer, inputTopic);
+                Map<TopicPartition, Long> ends = consumer.endOffsets(parts, timeout);
+                for (TopicPartition tp : parts) {
+                    long from = inputEndsBefore.getOrDefault(tp.partition(), 0L);
+                    if (scan(consumer, tp, from, ends.get(tp), r -> {
+                        Header h = r.headers().lastHeader(CHUNK_HEADER);
+                        return h != null && java.util.Arrays.equals(h.value(), chunkId);
+                    })) {
+                        return true;
+                    }
+                }
+                return false;
+            }
+        });
+    }
+
+    private CompletionStage<Chunk> readRows(String where, String limit) {
+        List<String> columns = new ArrayList<>(sourceVersion.columns().stream().map(c -> ClickHouse.quote(c.name())).toList());
+        columns.add(TableSchema.SOURCE_TOPIC);
+        columns.add(TableSchema.SOURCE_PARTITION);
+        columns.add(TableSchema.SOURCE_OFFSET);
+        String sql = "SELECT " + String.join(", ", columns) + " FROM " + node.clickhouse().qualified(sourceTable)
+                + " WHERE " + where
+                + " ORDER BY " + TableSchema.SOURCE_TOPIC + ", " + TableSchema.SOURCE_PARTITION + ", " + TableSchema.SOURCE_OFFSET
+                + limit;
+        return node.clickhouse().queryJsonLines(sql).thenApply(lines -> {
+            List<LoadedRow> rows = new ArrayList<>(lines.size());
+            Cursor last = null;
+            for (String line : lines) {
+                try {
+                    ObjectNode row = (ObjectNode) JSON.readTree(line);
+                    last = new Cursor(row.get(TableSchema.SOURCE_TOPIC).asText(), row.get(TableSchema.SOURCE_PARTITION).asInt(),
+                            row.get(TableSchema.SOURCE_OFFSET).asLong());
+                    rows.add(new LoadedRow(JSON.writeValueAsBytes(RowDecoder.toRecord(row, sourceVersion)), last));
+                } catch (java.io.IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }
+            return new Chunk(rows, last);
+        });
+    }
+
+    /**
+     * Rows the load carries. From a topic the copy-in reads: those below its cut. From anywhere else
+     * (a bulk import, an older path): all of them for a migration, which must rebuild the whole
+     * table; none for a backfill, whose target gets migrated rows through its own migration.
+     */
+    String belowCut(Cut cut) {
+        List<String> fromCutTopics = new ArrayList<>();
+        cut.offsets().forEach((topic, parts) -> {
+            String partitions = parts.entrySet().stream()
+                    .filter(e -> e.getValue() > 0)
+                    .map(e -> "(" + TableSchema.SOURCE_PARTITION + " = " + e.getKey() + " AND " + TableSchema.SOURCE_OFFSET + " < " + e.getValue() + ")")
+                    .collect(Collectors.joining(" OR "));
+            if (!partitions.isEmpty()) {
+                fromCutTopics.add("(" + TableSchema.SOURCE_TOPIC + " = " + ClickHouse.literal(topic) + " AND (" + partitions + "))");
+            }
+        });
+        String below = fromCutTopics.isEmpty() ? "0" : String.join(" OR ", fromCutTopics);
+        if (!flow.isMigration()) {
+            return "(" + below + ")";
+        }
+        String otherOrigins = TableSchema.SOURCE_TOPIC + " NOT IN (" + cut.offsets().keySet().stream()
+                .map(ClickHouse::literal).collect(Collectors.joining(", ")) + ")";
+        return "((" + below + ") OR " + otherOrigins + ")";
+    }
+
+    static String after(Cursor c) {
+        String t = TableSchema.SOURCE_TOPIC;
+        String p = TableSchema.SOURCE_PARTITION;
+        String o = TableSchema.SOURCE_OFFSET;
+        String topic = ClickHouse.literal(c.topic());
+        return "(" + t + " > " + topic + " OR (" + t + " = " + topic + " AND (" + p + " > " + c.partition()
+                + " OR (" + p + " = " + c.partition() + " AND " + o + " > " + c.offset() + "))))";
+    }
+
+    static String upTo(Cursor c) {
+        String t = TableSchema.SOURCE_TOPIC;
+        String p = TableSchema.SOURCE_PARTITION;
+        String o = TableSchema.SOURCE_OFFSET;
+        String topic = ClickHouse.literal(c.topic());
+        return "(" + t + " < " + topic + " OR (" + t + " = " + topic + " AND (" + p + " < " + c.partition()
+                + " OR (" + p + " = " + c.partition() + " AND " + o + " <= " + c.offset() + "))))";
+    }
+
+    private boolean hasCommittedRecord(KafkaConsumer<byte[], byte[]> consumer, TopicPartition tp, long from, long to) {
+        return scan(consumer, tp, from, to, r -> true);
+    }
+
+    /** Reads [from, to) of one partition at read_committed; true as soon as a record matches. */
+    private boolean scan(KafkaConsumer<byte[], byte[]> consumer, TopicPartition tp, long from, long to,
+                         java.util.function.Predicate<ConsumerRecord<byte[], byte[]>> match) {
+        if (from >= to) {
+            return false;
+        }
+        consumer.assign(List.of(tp));
+        consumer.seek(tp, from);
+        long deadline = System.nanoTime() + timeout.toNanos();
+        while (consumer.position(tp) < to) {
+            for (ConsumerRecord<byte[], byte[]> r : consumer.poll(POLL).records(tp)) {
+                if (r.offset() < to && match.test(r)) {
+                    return true;
+                }
+            }
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("timed out reading " + tp + " from " + from + " to " + to);
+            }
+        }
+        return false;
+    }
+
+    private List<TopicPartition> partitions(KafkaConsumer<byte[], byte[]> consumer, String topic) {
+        List<PartitionInfo> infos = consumer.partitionsFor(topic, timeout);
+        if (infos == null || infos.isEmpty()) {
+            throw new IllegalStateException("topic " + topic + " does not exist");
+        }
+        return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+    }
+
+    private KafkaConsumer<byte[], byte[]> consumer() {
+        Map<String, Object> props = node.kafka().commonClientProperties();
+        props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
+        return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        if (producer == null) {
+            Map<String, Object> props = node.kafka().commonClientProperties();
+            props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+            props.put(ProducerConfig.ACKS_CONFIG, "all");
+            props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+            producer.initTransactions();
+        }
+        return producer;
+    }
+
+    private void closeProducer() {
+        if (producer != null) {
+            producer.close(Duration.ZERO);
+            producer = null;
+        }
+    }
+
+    private <T> CompletionStage<T> onIo(java.util.concurrent.Callable<T> work) {
+        CompletableFuture<T> result = new CompletableFuture<>();
+        io.execute(() -> {
+            try {
+                result.complete(work.call());
+            } catch (Throwable e) {
+                result.completeExceptionally(e);
+            }
+        });
+        return result;
+    }
+
+    @Override
+    public void close() {
+        io.execute(this::closeProducer);
+        io.shutdown();
+    }
+
+    Collection<String> cutTopics() {
+        return cutTopics;
+    }
+}

@@ -1,0 +1,356 @@
+package io.moose.flows.migration;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.actor.typed.javadsl.TimerScheduler;
+import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
+import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.RecoveryCompleted;
+import akka.persistence.typed.javadsl.CommandHandler;
+import akka.persistence.typed.javadsl.Effect;
+import akka.persistence.typed.javadsl.EventHandler;
+import akka.persistence.typed.javadsl.EventSourcedBehavior;
+import akka.persistence.typed.javadsl.SignalHandler;
+import io.moose.flows.CborSerializable;
+import io.moose.flows.NodeContext;
+import io.moose.flows.migration.InitialLoad.Chunk;
+import io.moose.flows.migration.InitialLoad.Cursor;
+import io.moose.flows.migration.InitialLoad.Cut;
+import io.moose.flows.model.FlowDefinition;
+
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+
+/**
+ * The initial load of one migration (or backfill) flow, event sourced so it resumes from its last
+ * checkpoint on whichever node takes the shard (design section 4). Phases:
+ * NEW → WAITING (cut recorded, copy-in positioned, source table catching up to the cut)
+ * → LOADING (chunks of table rows into the flow's input topic, one transaction and one event each)
+ * → DONE. Nothing else pauses: table syncs and copy-in keep running throughout.
+ */
+public final class MigrationActor
+        extends EventSourcedBehavior<MigrationActor.Command, MigrationActor.Event, MigrationActor.State> {
+
+    public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Migration");
+
+    public enum Phase { NEW, WAITING, LOADING, DONE }
+
+    // ---- protocol
+
+    public interface Command extends CborSerializable {
+    }
+
+    /** Asked by the flow before its copy-in starts; answered once the cut is recorded and the copy-in positioned. */
+    public record EnsureCut(ActorRef<CutReady> replyTo) implements Command {
+    }
+
+    public record CutReady(String flowId) implements CborSerializable {
+    }
+
+    public record KeepAlive() implements Command {
+    }
+
+    public record GetProgress(ActorRef<Progress> replyTo) implements Command {
+    }
+
+    public record Stop() implements Command {
+    }
+
+    private record CutTaken(Cut cut) implements Command {
+    }
+
+    private record CopyInPositioned() implements Command {
+    }
+
+    private record CaughtUp(boolean caughtUp) implements Command {
+    }
+
+    private record Counted(long rows) implements Command {
+    }
+
+    private record ChunkRead(Chunk chunk, Map<Integer, Long> inputEnds) implements Command {
+    }
+
+    private record ChunkSent(long chunkNo) implements Command {
+    }
+
+    private record PendingChecked(boolean committed) implements Command {
+    }
+
+    private record StepFailed(String step, Throwable error) implements Command {
+    }
+
+    private record Retry() implements Command {
+    }
+
+    /** What admin shows of a migration. */
+    public record Progress(String flowId, String phase, long rowsToLoad, long rowsLoaded, double rowsPerSecond,
+                           long etaSeconds, Map<String, Map<Integer, Long>> cut, String lastCheckpoint,
+                           Instant checkpointAt, String lastError, String node) implements CborSerializable {
+    }
+
+    // ---- events and state
+
+    public interface Event extends CborSerializable {
+    }
+
+    public record CutRecorded(Cut cut, Instant at) implements Event {
+    }
+
+    public record LoadStarted(long rowsToLoad, Instant at) implements Event {
+    }
+
+    /** Written before a chunk is sent: on recovery it says which rows might already be in Kafka. */
+    public record ChunkStarted(long chunkNo, Cursor from, Cursor to, long rows, Map<Integer, Long> inputEnds) implements Event {
+    }
+
+    public record ChunkCommitted(long chunkNo, Cursor to, long rows, Instant at) implements Event {
+    }
+
+    public record LoadCompleted(Instant at) implements Event {
+    }
+
+    public record State(Phase phase, Cut cut, long rowsToLoad, long rowsLoaded, Cursor cursor, long nextChunk,
+                        Optional<ChunkStarted> pending, Instant loadStartedAt, Instant checkpointAt)
+            implements CborSerializable {
+
+        static State initial() {
+            return new State(Phase.NEW, null, 0, 0, Cursor.START, 0, Optional.empty(), null, null);
+        }
+
+        State apply(Event event) {
+            if (event instanceof CutRecorded e) {
+                return new State(Phase.WAITING, e.cut(), rowsToLoad, rowsLoaded, cursor, nextChunk, pending, loadStartedAt, e.at());
+            } else if (event instanceof LoadStarted e) {
+                return new State(Phase.LOADING, cut, e.rowsToLoad(), 0, Cursor.START, 0, Optional.empty(), e.at(), e.at());
+            } else if (event instanceof ChunkStarted e) {
+                return new State(phase, cut, rowsToLoad, rowsLoaded, cursor, e.chunkNo() + 1, Optional.of(e), loadStartedAt, checkpointAt);
+            } else if (event instanceof ChunkCommitted e) {
+                return new State(phase, cut, rowsToLoad, rowsLoaded + e.rows(), e.to(), nextChunk, Optional.empty(), loadStartedAt, e.at());
+            } else if (event instanceof LoadCompleted e) {
+                return new State(Phase.DONE, cut, rowsToLoad, rowsLoaded, cursor, nextChunk, Optional.empty(), loadStartedAt, e.at());
+            }
+            throw new IllegalArgumentException("unknown event " + event);
+        }
+    }
+
+    // ---- behaviour
+
+    public static Behavior<Command> create(String flowId, NodeContext node) {
+        return Behaviors.setup(ctx -> {
+            Optional<FlowDefinition> flow = node.currentDefinition().flow(flowId);
+            if (flow.isEmpty() || !flow.get().loadsHistory()) {
+                ctx.getLog().warn("Flow {} has no initial load in the project definition; stopping", flowId);
+                return Behaviors.stopped();
+            }
+            return Behaviors.withTimers(timers -> new MigrationActor(ctx, timers, flow.get(), node));
+        });
+    }
+
+    private final ActorContext<Command> ctx;
+    private final TimerScheduler<Command> timers;
+    private final FlowDefinition flow;
+    private final InitialLoad load;
+    private final int chunkSize;
+    private final Duration pollInterval;
+    private final Duration maxBackoff;
+    private final List<ActorRef<CutReady>> waitingForCut = new ArrayList<>();
+    private boolean copyInPositioned;
+    private boolean stepInFlight;
+    private String lastError = "";
+    private int failures;
+
+    private MigrationActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FlowDefinition flow, NodeContext node) {
+        super(PersistenceId.of(ENTITY_KEY.name(), flow.id()));
+        this.ctx = ctx;
+        this.timers = timers;
+        this.flow = flow;
+        this.load = new InitialLoad(flow, node);
+        this.chunkSize = node.config().getInt("moose-flows.migration.chunk-size");
+        this.pollInterval = node.config().getDuration("moose-flows.migration.poll-interval");
+        this.maxBackoff = node.config().getDuration("moose-flows.flow.restart.max-backoff");
+    }
+
+    @Override
+    public State emptyState() {
+        return State.initial();
+    }
+
+    @Override
+    public SignalHandler<State> signalHandler() {
+        return newSignalHandlerBuilder()
+                .onSignal(RecoveryCompleted.instance(), this::advance)
+                .onSignal(akka.actor.typed.PostStop.instance(), state -> load.close())
+                .build();
+    }
+
+    @Override
+    public CommandHandler<Command, Event, State> commandHandler() {
+        return newCommandHandlerBuilder()
+                .forAnyState()
+                .onCommand(EnsureCut.class, (state, cmd) -> {
+                    if (state.phase() != Phase.NEW && copyInPositioned) {
+                        cmd.replyTo().tell(new CutReady(flow.id()));
+                    } else {
+                        waitingForCut.add(cmd.replyTo());
+                        advance(state);
+                    }
+                    return Effect().none();
+                })
+                .onCommand(KeepAlive.class, (state, cmd) -> {
+                    advance(state);
+                    return Effect().none();
+                })
+                .onCommand(Retry.class, (state, cmd) -> {
+                    advance(state);
+                    return Effect().none();
+                })
+                .onCommand(GetProgress.class, (state, cmd) -> {
+                    cmd.replyTo().tell(progress(state));
+                    return Effect().none();
+                })
+                .onCommand(Stop.class, (state, cmd) -> Effect().stop())
+                .onCommand(CutTaken.class, (state, cmd) -> Effect().persist(new CutRecorded(cmd.cut(), Instant.now()))
+                        .thenRun(s -> step("position copy-in", load.positionCopyIn(s.cut()), done -> new CopyInPositioned())))
+                .onCommand(CopyInPositioned.class, (state, cmd) -> {
+                    copyInPositioned = true;
+                    waitingForCut.forEach(r -> r.tell(new CutReady(flow.id())));
+                    waitingForCut.clear();
+                    return succeeded(state);
+                })
+                .onCommand(CaughtUp.class, (state, cmd) -> {
+                    if (!cmd.caughtUp()) {
+                        stepInFlight = false;
+                        timers.startSingleTimer(new Retry(), pollInterval);
+                        return Effect().none();
+                    }
+                    return Effect().none().thenRun(s -> step("count rows", load.countRows(s.cut()), Counted::new));
+                })
+                .onCommand(Counted.class, (state, cmd) -> {
+                    ctx.getLog().info("Migration {}: cut {} recorded, loading {} rows", flow.id(), state.cut().offsets(), cmd.rows());
+                    return Effect().persist(new LoadStarted(cmd.rows(), Instant.now())).thenRun(this::succeededThenAdvance);
+                })
+                .onCommand(ChunkRead.class, (state, cmd) -> {
+                    if (cmd.chunk().isEmpty()) {
+                        ctx.getLog().info("Migration {}: initial load done, {} rows", flow.id(), state.rowsLoaded());
+                        return Effect().persist(new LoadCompleted(Instant.now())).thenRun(this::succeededThenAdvance);
+                    }
+                    ChunkStarted started = new ChunkStarted(state.nextChunk(), state.cursor(), cmd.chunk().last(),
+                            cmd.chunk().rows().size(), cmd.inputEnds());
+                    return Effect().persist(started).thenRun(s ->
+                            step("send chunk", load.send(started.chunkNo(), cmd.chunk()), done -> new ChunkSent(started.chunkNo())));
+                })
+                .onCommand(ChunkSent.class, (state, cmd) -> commitPending(state))
+                .onCommand(PendingChecked.class, (state, cmd) -> {
+                    if (cmd.committed()) {
+                        return commitPending(state);
+                    }
+                    ChunkStarted pending = state.pending().orElseThrow();
+                    return Effect().none().thenRun(s -> step("resend chunk",
+                            load.rereadChunk(s.cut(), pending.from(), pending.to())
+                                    .thenCompose(chunk -> load.send(pending.chunkNo(), chunk)),
+                            done -> new ChunkSent(pending.chunkNo())));
+                })
+                .onCommand(StepFailed.class, (state, cmd) -> {
+                    stepInFlight = false;
+                    failures++;
+                    lastError = cmd.step() + ": " + cmd.error().getMessage();
+                    Duration backoff = pollInterval.multipliedBy(1L << Math.min(failures, 6));
+                    Duration delay = backoff.compareTo(maxBackoff) > 0 ? maxBackoff : backoff;
+                    ctx.getLog().warn("Migration {}: {} failed, retrying in {}: {}", flow.id(), cmd.step(), delay, cmd.error().toString());
+                    timers.startSingleTimer(new Retry(), delay);
+                    return Effect().none();
+                })
+                .build();
+    }
+
+    private Effect<Event, State> commitPending(State state) {
+        ChunkStarted pending = state.pending().orElseThrow();
+        return Effect().persist(new ChunkCommitted(pending.chunkNo(), pending.to(), pending.rows(), Instant.now()))
+                .thenRun(this::succeededThenAdvance);
+    }
+
+    private Effect<Event, State> succeeded(State state) {
+        stepInFlight = false;
+        failures = 0;
+        lastError = "";
+        advance(state);
+        return Effect().none();
+    }
+
+    private void succeededThenAdvance(State state) {
+        stepInFlight = false;
+        failures = 0;
+        lastError = "";
+        advance(state);
+    }
+
+    /** Starts the next step of the load unless one is under way. */
+    private void advance(State state) {
+        if (stepInFlight) {
+            return;
+        }
+        switch (state.phase()) {
+            case NEW -> step("take cut", load.takeCut(), CutTaken::new);
+            case WAITING -> {
+                if (!copyInPositioned) {
+                    step("position copy-in", load.positionCopyIn(state.cut()), done -> new CopyInPositioned());
+                } else {
+                    step("wait for source table", load.sourceCaughtUp(state.cut()), CaughtUp::new);
+                }
+            }
+            case LOADING -> {
+                if (!copyInPositioned) {
+                    step("position copy-in", load.positionCopyIn(state.cut()), done -> new CopyInPositioned());
+                } else if (state.pending().isPresent()) {
+                    ChunkStarted pending = state.pending().get();
+                    step("check pending chunk", load.chunkCommitted(pending.chunkNo(), pending.inputEnds()), PendingChecked::new);
+                } else {
+                    step("read chunk", load.readChunk(state.cut(), state.cursor(), chunkSize)
+                            .thenCombine(load.inputEndOffsets(), ChunkRead::new), chunk -> chunk);
+                }
+            }
+            case DONE -> {
+                if (!copyInPositioned) {
+                    step("position copy-in", load.positionCopyIn(state.cut()), done -> new CopyInPositioned());
+                }
+            }
+        }
+    }
+
+    private <T> void step(String name, java.util.concurrent.CompletionStage<T> work, java.util.function.Function<T, Command> onSuccess) {
+        stepInFlight = true;
+        ctx.pipeToSelf(work, (value, error) -> error != null ? new StepFailed(name, unwrap(error)) : onSuccess.apply(value));
+    }
+
+    private static Throwable unwrap(Throwable error) {
+        Throwable e = error;
+        while ((e instanceof java.util.concurrent.CompletionException || e instanceof java.util.concurrent.ExecutionException)
+                && e.getCause() != null) {
+            e = e.getCause();
+        }
+        return e;
+    }
+
+    @Override
+    public EventHandler<State, Event> eventHandler() {
+        return (state, event) -> state.apply(event);
+    }
+
+    private Progress progress(State state) {
+        double seconds = state.loadStartedAt() == null ? 0 : Duration.between(state.loadStartedAt(), Instant.now()).toMillis() / 1000.0;
+        double rate = seconds > 0 && state.phase() == Phase.LOADING ? state.rowsLoaded() / seconds : 0;
+        long remaining = Math.max(0, state.rowsToLoad() - state.rowsLoaded());
+        long eta = state.phase() == Phase.DONE ? 0 : rate > 0 ? (long) Math.ceil(remaining / rate) : -1;
+        return new Progress(flow.id(), state.phase().name().toLowerCase(), state.rowsToLoad(), state.rowsLoaded(), rate, eta,
+                state.cut() == null ? Map.of() : state.cut().offsets(),
+                state.cursor() == Cursor.START || state.cursor().partition() < 0 ? "" : state.cursor().toString(),
+                state.checkpointAt(), lastError, ctx.getSystem().address().toString());
+    }
+}
