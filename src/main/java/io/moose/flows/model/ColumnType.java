@@ -33,6 +33,15 @@ public enum ColumnType {
     DATE("Date", "Date");
 
     private static final DateTimeFormatter CLICKHOUSE_DATETIME = DateTimeFormatter.ofPattern("yyyy-MM-dd HH:mm:ss");
+    /**
+     * DateTime is unsigned seconds since 1970 and Date unsigned days; 18.16's date tables end in 2105.
+     * A value outside this range would be stored as a wrapped-around or clamped date, so it is rejected.
+     */
+    private static final LocalDate FIRST_DATE = LocalDate.of(1970, 1, 1);
+    private static final LocalDate LAST_DATE = LocalDate.of(2105, 12, 31);
+    private static final Instant FIRST_INSTANT = FIRST_DATE.atStartOfDay().toInstant(ZoneOffset.UTC);
+    private static final Instant END_INSTANT = LAST_DATE.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
+    private static final String RANGE = " between " + FIRST_DATE + " and " + LAST_DATE;
 
     private final String declaredName;
     private final String clickhouseType;
@@ -102,15 +111,18 @@ public enum ColumnType {
             case BOOLEAN:
                 return value.isBoolean() ? Optional.empty() : expected("true or false", value);
             case DATETIME:
-                if (value.isIntegralNumber() && value.canConvertToLong() && value.asLong() >= 0) {
-                    return Optional.empty();
+                Optional<Instant> instant = Optional.empty();
+                if (value.isIntegralNumber() && value.canConvertToLong()) {
+                    instant = Optional.of(Instant.ofEpochSecond(value.asLong()));
+                } else if (value.isTextual()) {
+                    instant = parseInstant(value.asText());
                 }
-                return value.isTextual() && parseInstant(value.asText()).isPresent()
+                return instant.filter(i -> !i.isBefore(FIRST_INSTANT) && i.isBefore(END_INSTANT)).isPresent()
                         ? Optional.empty()
-                        : expected("an ISO-8601 date-time such as 2024-01-31T12:00:00Z, or epoch seconds", value);
+                        : expected("an ISO-8601 date-time such as 2024-01-31T12:00:00Z, or epoch seconds," + RANGE, value);
             case DATE:
-                return value.isTextual() && parseDate(value.asText()).isPresent()
-                        ? Optional.empty() : expected("a date such as 2024-01-31", value);
+                return value.isTextual() && parseDate(value.asText()).filter(d -> !d.isBefore(FIRST_DATE) && !d.isAfter(LAST_DATE)).isPresent()
+                        ? Optional.empty() : expected("a date such as 2024-01-31," + RANGE, value);
             default:
                 throw new IllegalStateException("unhandled type " + this);
         }

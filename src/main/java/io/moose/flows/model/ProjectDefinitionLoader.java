@@ -15,6 +15,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.HashSet;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -80,10 +81,10 @@ public final class ProjectDefinitionLoader {
                 continue;
             }
             if (!Versions.MODEL_NAME.matcher(name).matches()) {
-                problem(m, key + ".name", "model name '" + name + "' must match " + Versions.MODEL_NAME.pattern()
+                problemAt(m, "name", key, "model name '" + name + "' must match " + Versions.MODEL_NAME.pattern()
                         + " (it becomes part of topic and table names)");
             } else if (!modelNames.add(name)) {
-                problem(m, key + ".name", "model '" + name + "' is declared twice");
+                problemAt(m, "name", key, "model '" + name + "' is declared twice");
             }
             models.add(new DataModel(name, readVersions(m, key, name)));
         }
@@ -102,11 +103,11 @@ public final class ProjectDefinitionLoader {
                 continue;
             }
             if (!Versions.VERSION.matcher(version.get()).matches()) {
-                problem(v, key + ".version", "version '" + version.get() + "' must match " + Versions.VERSION.pattern() + ", e.g. 0.1");
+                problemAt(v, "version", key, "version '" + version.get() + "' must match " + Versions.VERSION.pattern() + ", e.g. 0.1");
                 continue;
             }
             if (!seen.add(version.get())) {
-                problem(v, key + ".version", "version " + version.get() + " of " + modelName + " is declared twice");
+                problemAt(v, "version", key, "version " + version.get() + " of " + modelName + " is declared twice");
                 continue;
             }
             List<Column> columns = readColumns(v, key);
@@ -131,16 +132,16 @@ public final class ProjectDefinitionLoader {
                 continue;
             }
             if (!Versions.COLUMN_NAME.matcher(name.get()).matches()) {
-                problem(c, key + ".name", "column name '" + name.get() + "' must match " + Versions.COLUMN_NAME.pattern());
+                problemAt(c, "name", key, "column name '" + name.get() + "' must match " + Versions.COLUMN_NAME.pattern());
                 continue;
             }
             if (!seen.add(name.get())) {
-                problem(c, key + ".name", "column '" + name.get() + "' is declared twice");
+                problemAt(c, "name", key, "column '" + name.get() + "' is declared twice");
                 continue;
             }
             Optional<ColumnType> type = ColumnType.parse(typeName.get());
             if (type.isEmpty()) {
-                problem(c, key + ".type", "unknown type '" + typeName.get() + "'; expected one of " + ColumnType.declaredNames());
+                problemAt(c, "type", key, "unknown type '" + typeName.get() + "'; expected one of " + ColumnType.declaredNames());
                 continue;
             }
             boolean nullable = c.hasPath("nullable") && bool(c, "nullable", key);
@@ -149,7 +150,7 @@ public final class ProjectDefinitionLoader {
                 JsonNode value = JSON.valueToTree(c.getValue("default").unwrapped());
                 Optional<String> wrong = type.get().problemWith(value);
                 if (wrong.isPresent()) {
-                    problem(c, key + ".default", "default for " + type.get().declaredName() + " column '" + name.get() + "': " + wrong.get());
+                    problemAt(c, "default", key, "default for " + type.get().declaredName() + " column '" + name.get() + "': " + wrong.get());
                     continue;
                 }
                 defaultValue = Optional.of(value);
@@ -170,15 +171,15 @@ public final class ProjectDefinitionLoader {
         try {
             orderBy = version.getStringList("order-by");
         } catch (ConfigException.WrongType e) {
-            problem(version, versionKey + ".order-by", "expected a list of column names");
+            problemAt(version, "order-by", versionKey, "expected a list of column names");
             return List.of();
         }
         for (String name : orderBy) {
             Optional<Column> column = columns.stream().filter(c -> c.name().equals(name)).findFirst();
             if (column.isEmpty()) {
-                problem(version, versionKey + ".order-by", "'" + name + "' is not a column of this version");
+                problemAt(version, "order-by", versionKey, "'" + name + "' is not a column of this version");
             } else if (column.get().nullable()) {
-                problem(version, versionKey + ".order-by", "'" + name + "' is nullable; ClickHouse sorting keys cannot be nullable");
+                problemAt(version, "order-by", versionKey, "'" + name + "' is nullable; ClickHouse sorting keys cannot be nullable");
             }
         }
         return orderBy;
@@ -189,6 +190,7 @@ public final class ProjectDefinitionLoader {
         models.forEach(m -> byName.put(m.name(), m));
         List<FlowDefinition> flows = new ArrayList<>();
         Set<String> ids = new HashSet<>();
+        Map<FlowDefinition, Indexed> flowConfigs = new HashMap<>();
         for (Indexed entry : list(root, "flows", "flows")) {
             Config f = entry.config;
             String key = entry.key;
@@ -214,12 +216,13 @@ public final class ProjectDefinitionLoader {
                 problem(f, key + ".transform", "a regular flow needs a transform class");
             }
             if (flow.isMigration() && backfill) {
-                problem(f, key + ".backfill", "migration flows always load history; backfill is for regular flows");
+                problemAt(f, "backfill", key, "migration flows always load history; backfill is for regular flows");
             }
-            transform.ifPresent(className -> checkTransformClass(f, key + ".transform", className));
+            transform.ifPresent(className -> checkTransformClass(f, key, className));
             flows.add(flow);
+            flowConfigs.put(flow, new Indexed(key, f));
         }
-        checkNoCycles(flows);
+        checkNoCycles(flows, flowConfigs);
         return flows;
     }
 
@@ -228,8 +231,10 @@ public final class ProjectDefinitionLoader {
         int from = versions.indexOf(model.version(flow.source().version()).orElseThrow());
         int to = versions.indexOf(model.version(flow.target().version()).orElseThrow());
         if (to != from + 1) {
-            problem(f, key + ".target", "a migration goes from one version to the next: " + flow.source()
-                    + (from + 1 < versions.size() ? " migrates to " + versions.get(from + 1).ref() : " is the latest version"));
+            problemAt(f, "target", key, "a migration goes from one version to the next, not " + flow.source()
+                    + " -> " + flow.target() + "; " + (from + 1 < versions.size()
+                    ? "the version after " + flow.source() + " is " + versions.get(from + 1).ref()
+                    : flow.source() + " is the latest version"));
             return;
         }
         if (flow.transformClass().isEmpty()) {
@@ -244,47 +249,58 @@ public final class ProjectDefinitionLoader {
             Class<?> type = Class.forName(className, false, Thread.currentThread().getContextClassLoader());
             Class<?> transform = Class.forName(TRANSFORM_INTERFACE);
             if (!transform.isAssignableFrom(type)) {
-                problem(f, key, "class " + className + " does not implement " + TRANSFORM_INTERFACE);
+                problemAt(f, "transform", key, "class " + className + " does not implement " + TRANSFORM_INTERFACE);
             }
         } catch (ClassNotFoundException e) {
-            problem(f, key, "transform class " + className + " is not on the classpath");
+            problemAt(f, "transform", key, "transform class " + className + " is not on the classpath");
         }
     }
 
-    /** Regular flows feed ingestion topics, so a cycle among them would copy records forever. */
-    private void checkNoCycles(List<FlowDefinition> flows) {
-        Map<VersionRef, List<VersionRef>> edges = new HashMap<>();
+    /**
+     * Regular flows feed ingestion topics, so a cycle among them would copy records forever. The
+     * problem is reported at the flow that closes the cycle.
+     */
+    private void checkNoCycles(List<FlowDefinition> flows, Map<FlowDefinition, Indexed> configs) {
+        // Declaration order, so the same definition always reports the same flow.
+        Map<VersionRef, List<FlowDefinition>> edges = new LinkedHashMap<>();
         flows.stream().filter(f -> !f.isMigration())
-                .forEach(f -> edges.computeIfAbsent(f.source(), k -> new ArrayList<>()).add(f.target()));
+                .forEach(f -> edges.computeIfAbsent(f.source(), k -> new ArrayList<>()).add(f));
         Set<VersionRef> done = new HashSet<>();
         for (VersionRef start : edges.keySet()) {
-            List<VersionRef> path = new ArrayList<>();
-            if (hasCycle(start, edges, path, new HashSet<>(), done)) {
-                problems.add(source + ": flows: regular flows form a cycle " + String.join(" -> ", path.stream().map(VersionRef::toString).toList()));
+            List<FlowDefinition> path = new ArrayList<>();
+            if (hasCycle(start, edges, path, new ArrayList<>(), done)) {
+                FlowDefinition closing = path.get(path.size() - 1);
+                int first = 0;
+                while (!path.get(first).source().equals(closing.target())) {
+                    first++;
+                }
+                List<FlowDefinition> cycle = path.subList(first, path.size());
+                String route = cycle.stream().map(f -> f.source().toString()).reduce((a, b) -> a + " -> " + b).orElseThrow()
+                        + " -> " + closing.target();
+                Indexed at = configs.get(closing);
+                problem(at.config(), at.key(), "regular flows form a cycle " + route
+                        + "; records would be copied around it forever");
                 return;
             }
         }
     }
 
-    private boolean hasCycle(VersionRef node, Map<VersionRef, List<VersionRef>> edges, List<VersionRef> path,
-                             Set<VersionRef> onPath, Set<VersionRef> done) {
-        path.add(node);
-        if (!onPath.add(node)) {
-            return true;
-        }
+    /** Depth-first search; on a cycle, {@code path} holds the flows from {@code node} to the one closing it. */
+    private boolean hasCycle(VersionRef node, Map<VersionRef, List<FlowDefinition>> edges, List<FlowDefinition> path,
+                             List<VersionRef> onPath, Set<VersionRef> done) {
         if (done.contains(node)) {
-            path.remove(path.size() - 1);
-            onPath.remove(node);
             return false;
         }
-        for (VersionRef next : edges.getOrDefault(node, List.of())) {
-            if (hasCycle(next, edges, path, onPath, done)) {
+        onPath.add(node);
+        for (FlowDefinition flow : edges.getOrDefault(node, List.of())) {
+            path.add(flow);
+            if (onPath.contains(flow.target()) || hasCycle(flow.target(), edges, path, onPath, done)) {
                 return true;
             }
+            path.remove(path.size() - 1);
         }
-        onPath.remove(node);
+        onPath.remove(onPath.size() - 1);
         done.add(node);
-        path.remove(path.size() - 1);
         return false;
     }
 
@@ -297,16 +313,16 @@ public final class ProjectDefinitionLoader {
         try {
             ref = VersionRef.parse(text.get());
         } catch (IllegalArgumentException e) {
-            problem(f, key + "." + path, e.getMessage());
+            problemAt(f, path, key, e.getMessage());
             return Optional.empty();
         }
         DataModel model = models.get(ref.model());
         if (model == null) {
-            problem(f, key + "." + path, "unknown model '" + ref.model() + "'");
+            problemAt(f, path, key, "unknown model '" + ref.model() + "'");
             return Optional.empty();
         }
         if (model.version(ref.version()).isEmpty()) {
-            problem(f, key + "." + path, "model " + ref.model() + " has no version " + ref.version()
+            problemAt(f, path, key, "model " + ref.model() + " has no version " + ref.version()
                     + "; declared: " + String.join(", ", model.versions().stream().map(v -> v.ref().version()).toList()));
             return Optional.empty();
         }
@@ -348,7 +364,7 @@ public final class ProjectDefinitionLoader {
         try {
             return Optional.of(c.getString(path));
         } catch (ConfigException.WrongType e) {
-            problem(c, key + "." + path, "expected a string");
+            problemAt(c, path, key, "expected a string");
             return Optional.empty();
         }
     }
@@ -357,8 +373,18 @@ public final class ProjectDefinitionLoader {
         try {
             return c.getBoolean(path);
         } catch (ConfigException.WrongType e) {
-            problem(c, key + "." + path, "expected true or false");
+            problemAt(c, path, key, "expected true or false");
             return false;
+        }
+    }
+
+    /** A problem with the value at {@code path}, reported at that value's own line. */
+    private void problemAt(Config c, String path, String parentKey, String message) {
+        String key = parentKey + "." + path;
+        if (c.hasPath(path)) {
+            problem(c.getValue(path), key, message);
+        } else {
+            problem(c, key, message);
         }
     }
 

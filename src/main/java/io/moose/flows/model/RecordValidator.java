@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
+import java.util.Locale;
 import java.util.Optional;
 
 /** Checks one JSON record against a model version's columns: types, missing and unknown fields, nulls. */
@@ -24,7 +25,7 @@ public final class RecordValidator {
     public static List<Problem> validate(JsonNode record, ModelVersion version) {
         List<Problem> problems = new ArrayList<>();
         if (!record.isObject()) {
-            problems.add(new Problem("", "expected a JSON object, got " + record.getNodeType().name().toLowerCase()));
+            problems.add(new Problem("", "expected a JSON object, got " + record.getNodeType().name().toLowerCase(Locale.ROOT)));
             return problems;
         }
         for (Column column : version.columns()) {

@@ -53,4 +53,12 @@ public final class TopicNames {
     public String transactionalId(String owner, Hop hop) {
         return consumerGroup(owner, hop);
     }
+
+    /**
+     * One per ingest producer of a node: unique per node so nodes never fence each other, and stable
+     * across restarts so a restarted node aborts the transaction its previous run left open.
+     */
+    public String ingestTransactionalId(String nodeId, int producer) {
+        return GROUP_PREFIX + kafkaPrefix + "ingest." + nodeId + "." + producer;
+    }
 }

@@ -1,0 +1,241 @@
+package io.moose.flows.ingest;
+
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.RequestEntity;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.HttpChallenge;
+import akka.http.javadsl.model.headers.WWWAuthenticate;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import akka.http.scaladsl.model.EntityStreamSizeException;
+import akka.stream.Materializer;
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonProcessingException;
+import com.fasterxml.jackson.databind.DeserializationFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moose.flows.model.DataModel;
+import io.moose.flows.model.ModelVersion;
+import io.moose.flows.model.ProjectDefinition;
+import io.moose.flows.model.RecordValidator;
+import io.moose.flows.model.TopicNames;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * {@code POST /ingest/{Model}/{version}} and {@code POST /ingest/{Model}} (latest version), design
+ * section 6. A request is validated whole before anything is written, and written as one Kafka
+ * transaction, so a rejected or failed request leaves nothing visible.
+ */
+final class IngestRoutes extends AllDirectives {
+
+    private static final String BEARER = "Bearer ";
+
+    /**
+     * Numbers are kept exactly as sent (no double rounding) and a body with trailing garbage or a
+     * field given twice is rejected instead of silently keeping one value.
+     */
+    private static final ObjectMapper JSON = new ObjectMapper()
+            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
+            .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
+            .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
+
+    private final Supplier<ProjectDefinition> definition;
+    private final TopicNames names;
+    private final IngestSettings settings;
+    private final TransactionalWriter writer;
+    private final Materializer materializer;
+    private final List<byte[]> apiKeys;
+
+    IngestRoutes(Supplier<ProjectDefinition> definition, TopicNames names, IngestSettings settings,
+                 TransactionalWriter writer, Materializer materializer) {
+        this.definition = definition;
+        this.names = names;
+        this.settings = settings;
+        this.writer = writer;
+        this.materializer = materializer;
+        this.apiKeys = settings.apiKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
+    }
+
+    Route route() {
+        return pathPrefix("ingest", () -> post(() -> concat(
+                path(PathMatchers.segment().slash(PathMatchers.segment()),
+                        (model, version) -> ingest(model, Optional.of(version))),
+                path(PathMatchers.segment(), model -> ingest(model, Optional.empty())))));
+    }
+
+    private Route ingest(String model, Optional<String> version) {
+        return optionalHeaderValueByName("Authorization", authorization -> extractRequestEntity(entity ->
+                completeWithFuture(handle(model, version, authorization, entity))));
+    }
+
+    private CompletionStage<HttpResponse> handle(String modelName, Optional<String> versionText,
+                                                 Optional<String> authorization, RequestEntity entity) {
+        if (!authorized(authorization)) {
+            entity.discardBytes(materializer);
+            return CompletableFuture.completedFuture(json(StatusCodes.UNAUTHORIZED,
+                    error("missing or wrong API key; send Authorization: Bearer <key>"))
+                    .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "moose-flows ingest"))));
+        }
+        ProjectDefinition current = definition.get();
+        Optional<DataModel> model = current.model(modelName);
+        if (model.isEmpty()) {
+            entity.discardBytes(materializer);
+            ObjectNode body = error("unknown model '" + modelName + "'");
+            ObjectNode known = body.putObject("knownModels");
+            current.models().forEach(m -> versionsOf(m, known.putArray(m.name())));
+            return CompletableFuture.completedFuture(json(StatusCodes.NOT_FOUND, body));
+        }
+        Optional<ModelVersion> version = versionText.isPresent()
+                ? model.get().version(versionText.get()) : Optional.of(model.get().latest());
+        if (version.isEmpty()) {
+            entity.discardBytes(materializer);
+            ObjectNode body = error("model " + modelName + " has no version '" + versionText.get() + "'");
+            versionsOf(model.get(), body.putArray("knownVersions"));
+            return CompletableFuture.completedFuture(json(StatusCodes.NOT_FOUND, body));
+        }
+        if (entity.getContentLengthOption().orElse(0L) > settings.maxBodySize()) {
+            entity.discardBytes(materializer);
+            return CompletableFuture.completedFuture(tooLarge());
+        }
+        return entity.withSizeLimit(settings.maxBodySize())
+                .toStrict(settings.bodyReadTimeout().toMillis(), materializer)
+                .thenCompose(strict -> ingest(version.get(), strict.getData().toArray()))
+                .exceptionally(this::failure);
+    }
+
+    private CompletionStage<HttpResponse> ingest(ModelVersion version, byte[] body) {
+        JsonNode parsed;
+        try {
+            parsed = JSON.readTree(body);
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            ObjectNode reply = error("invalid JSON: " + e.getOriginalMessage());
+            if (at != null) {
+                reply.put("line", at.getLineNr()).put("column", at.getColumnNr()).put("offset", at.getByteOffset());
+            }
+            return CompletableFuture.completedFuture(json(StatusCodes.BAD_REQUEST, reply));
+        } catch (IOException e) {
+            return CompletableFuture.completedFuture(json(StatusCodes.BAD_REQUEST, error("unreadable body: " + e.getMessage())));
+        }
+        if (parsed == null || parsed.isMissingNode()) {
+            return CompletableFuture.completedFuture(json(StatusCodes.BAD_REQUEST, error("empty body; send a JSON object or an array of objects")));
+        }
+        List<JsonNode> records = new ArrayList<>();
+        if (parsed.isArray()) {
+            parsed.forEach(records::add);
+        } else {
+            records.add(parsed);
+        }
+        ObjectNode rejected = validate(version, records);
+        if (rejected != null) {
+            return CompletableFuture.completedFuture(json(StatusCodes.BAD_REQUEST, rejected));
+        }
+        ObjectNode accepted = JSON.createObjectNode()
+                .put("accepted", records.size())
+                .put("model", version.ref().model())
+                .put("version", version.ref().version());
+        if (records.isEmpty()) {
+            return CompletableFuture.completedFuture(json(StatusCodes.OK, accepted));
+        }
+        List<byte[]> values = new ArrayList<>(records.size());
+        for (JsonNode record : records) {
+            values.add(compact(record));
+        }
+        return writer.write(names.ingestionTopic(version.ref()), values)
+                .thenApply(done -> json(StatusCodes.OK, accepted));
+    }
+
+    /** The 400 body listing every problem of every record (up to the configured cap), or null when all are valid. */
+    private ObjectNode validate(ModelVersion version, List<JsonNode> records) {
+        ArrayNode listed = JSON.createArrayNode();
+        int total = 0;
+        for (int index = 0; index < records.size(); index++) {
+            for (RecordValidator.Problem problem : RecordValidator.validate(records.get(index), version)) {
+                total++;
+                if (listed.size() < settings.maxReportedProblems()) {
+                    listed.addObject().put("index", index).put("field", problem.field()).put("problem", problem.message());
+                }
+            }
+        }
+        if (total == 0) {
+            return null;
+        }
+        ObjectNode body = error(total + " problem(s) in the records; nothing was written")
+                .put("model", version.ref().model())
+                .put("version", version.ref().version())
+                .put("problemCount", total)
+                .put("truncated", total > listed.size());
+        body.set("problems", listed);
+        return body;
+    }
+
+    private HttpResponse failure(Throwable failure) {
+        Throwable cause = failure instanceof CompletionException && failure.getCause() != null ? failure.getCause() : failure;
+        if (cause instanceof EntityStreamSizeException) {
+            return tooLarge();
+        }
+        if (cause instanceof TransactionalWriter.Unavailable) {
+            return json(StatusCodes.SERVICE_UNAVAILABLE, error(cause.getMessage() + "; nothing was written, retry later"));
+        }
+        return json(StatusCodes.INTERNAL_SERVER_ERROR, error("ingest failed: " + cause));
+    }
+
+    private HttpResponse tooLarge() {
+        return json(StatusCodes.PAYLOAD_TOO_LARGE, error("request body larger than " + settings.maxBodySize()
+                + " bytes (moose-flows.ingest.max-body-size); split it into several requests"));
+    }
+
+    private boolean authorized(Optional<String> authorization) {
+        if (apiKeys.isEmpty()) {
+            return true;
+        }
+        if (authorization.isEmpty() || !authorization.get().startsWith(BEARER)) {
+            return false;
+        }
+        byte[] given = authorization.get().substring(BEARER.length()).trim().getBytes(StandardCharsets.UTF_8);
+        boolean match = false;
+        for (byte[] key : apiKeys) {
+            // Constant time, and every key compared, so timing does not reveal a key.
+            match |= MessageDigest.isEqual(key, given);
+        }
+        return match;
+    }
+
+    private static void versionsOf(DataModel model, ArrayNode into) {
+        model.versions().forEach(v -> into.add(v.ref().version()));
+    }
+
+    private static ObjectNode error(String message) {
+        return JSON.createObjectNode().put("error", message);
+    }
+
+    private static byte[] compact(JsonNode record) {
+        try {
+            return JSON.writeValueAsBytes(record);
+        } catch (JsonProcessingException e) {
+            throw new IllegalStateException("a parsed JSON tree always serializes", e);
+        }
+    }
+
+    private static HttpResponse json(StatusCode status, ObjectNode body) {
+        return HttpResponse.create().withStatus(status)
+                .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, compact(body)));
+    }
+}

@@ -1,0 +1,214 @@
+package io.moose.flows.ingest;
+
+import io.moose.flows.kafka.KafkaSettings;
+import io.moose.flows.model.TopicNames;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.OutOfOrderSequenceException;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.apache.kafka.common.errors.UnsupportedVersionException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ArrayBlockingQueue;
+import java.util.concurrent.BlockingQueue;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.Future;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
+
+/**
+ * Writes each batch of records as one Kafka transaction on one of a small pool of transactional
+ * producers, so readers at read_committed see all records of a request or none. A batch that is not
+ * committed within the produce timeout is aborted, never committed later: the caller has already
+ * answered 503 by then. The producers block, so they run on threads of their own, one per producer.
+ */
+final class TransactionalWriter implements AutoCloseable {
+
+    /** Kafka did not take the write; nothing of it is visible. */
+    static final class Unavailable extends RuntimeException {
+        Unavailable(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    private enum State { PENDING, COMMITTING, DONE }
+
+    private static final Logger log = LoggerFactory.getLogger(TransactionalWriter.class);
+
+    private final IngestSettings settings;
+    private final BlockingQueue<Slot> idle;
+    private final ExecutorService workers;
+    private final ScheduledExecutorService timer;
+
+    TransactionalWriter(KafkaSettings kafka, IngestSettings settings, TopicNames names) {
+        this.settings = settings;
+        this.idle = new ArrayBlockingQueue<>(settings.producers());
+        for (int i = 0; i < settings.producers(); i++) {
+            Map<String, Object> config = producerConfig(kafka, settings, names.ingestTransactionalId(settings.nodeId(), i));
+            // Producers are created on first use; a configuration error should stop the node now instead.
+            new ProducerConfig(config);
+            idle.add(new Slot(config));
+        }
+        AtomicInteger threadNumber = new AtomicInteger();
+        this.workers = Executors.newFixedThreadPool(settings.producers(), r -> daemon(r, "ingest-producer-" + threadNumber.getAndIncrement()));
+        this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ingest-produce-timeout"));
+    }
+
+    private static Thread daemon(Runnable r, String name) {
+        Thread thread = new Thread(r, name);
+        thread.setDaemon(true);
+        return thread;
+    }
+
+    private static Map<String, Object> producerConfig(KafkaSettings kafka, IngestSettings settings, String transactionalId) {
+        Map<String, Object> config = kafka.commonClientProperties();
+        // Kafka reads these as 32-bit ints.
+        int timeoutMs = Math.toIntExact(settings.produceTimeout().toMillis());
+        int lingerMs = Math.toIntExact(settings.producerLinger().toMillis());
+        config.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        config.put(ProducerConfig.ACKS_CONFIG, "all");
+        config.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        config.put(ProducerConfig.LINGER_MS_CONFIG, lingerMs);
+        // Every blocking step of a transaction gives up within the produce timeout, so a request
+        // whose transaction cannot finish is aborted rather than left hanging.
+        config.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, timeoutMs);
+        config.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, timeoutMs);
+        config.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, Math.max(1, timeoutMs - lingerMs));
+        config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
+        return config;
+    }
+
+    /** Completes when every value is committed to {@code topic}; fails with {@link Unavailable} when none is. */
+    CompletionStage<Void> write(String topic, List<byte[]> values) {
+        CompletableFuture<Void> result = new CompletableFuture<>();
+        AtomicReference<State> state = new AtomicReference<>(State.PENDING);
+        timer.schedule(() -> {
+            if (state.compareAndSet(State.PENDING, State.DONE)) {
+                result.completeExceptionally(new Unavailable("Kafka did not take the write within "
+                        + settings.produceTimeout().toMillis() + " ms (moose-flows.ingest.produce-timeout)", null));
+            }
+        }, settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        workers.execute(() -> {
+            if (state.get() != State.PENDING) {
+                return;
+            }
+            // As many workers as slots: a running task always finds one.
+            Slot slot = idle.remove();
+            try {
+                slot.write(topic, values, state, result);
+            } finally {
+                idle.add(slot);
+            }
+        });
+        return result;
+    }
+
+    @Override
+    public void close() {
+        workers.shutdown();
+        timer.shutdownNow();
+        try {
+            workers.awaitTermination(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+        idle.forEach(Slot::close);
+    }
+
+    /** One transactional producer, created on first use so a node starts while Kafka is down. */
+    private final class Slot {
+        private final Map<String, Object> config;
+        private KafkaProducer<byte[], byte[]> producer;
+
+        Slot(Map<String, Object> config) {
+            this.config = config;
+        }
+
+        void write(String topic, List<byte[]> values, AtomicReference<State> state, CompletableFuture<Void> result) {
+            boolean inTransaction = false;
+            try {
+                if (producer == null) {
+                    producer = new KafkaProducer<>(config);
+                    // Fences an earlier producer with this id and aborts what it left open.
+                    producer.initTransactions();
+                }
+                producer.beginTransaction();
+                inTransaction = true;
+                List<Future<RecordMetadata>> sent = new ArrayList<>(values.size());
+                for (byte[] value : values) {
+                    sent.add(producer.send(new ProducerRecord<>(topic, null, value)));
+                }
+                producer.flush();
+                for (Future<RecordMetadata> f : sent) {
+                    f.get();
+                }
+                if (!state.compareAndSet(State.PENDING, State.COMMITTING)) {
+                    producer.abortTransaction();
+                    return;
+                }
+                producer.commitTransaction();
+                state.set(State.DONE);
+                result.complete(null);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                fail(e, inTransaction, state, result);
+            } catch (ExecutionException | KafkaException e) {
+                fail(e, inTransaction, state, result);
+            }
+        }
+
+        private void fail(Exception e, boolean inTransaction, AtomicReference<State> state, CompletableFuture<Void> result) {
+            Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
+            boolean fatal = cause instanceof ProducerFencedException || cause instanceof OutOfOrderSequenceException
+                    || cause instanceof AuthorizationException || cause instanceof UnsupportedVersionException;
+            if (inTransaction && !fatal) {
+                try {
+                    producer.abortTransaction();
+                } catch (KafkaException abortFailed) {
+                    fatal = true;
+                }
+            }
+            if (fatal || !inTransaction) {
+                // A fresh producer with the same transactional id fences this one and aborts
+                // whatever transaction it could not finish.
+                discard();
+            }
+            State previous = state.getAndSet(State.DONE);
+            if (previous != State.DONE) {
+                log.warn("ingest write to Kafka failed: {}", cause.toString());
+                result.completeExceptionally(new Unavailable("Kafka did not take the write: " + cause, cause));
+            }
+        }
+
+        private void discard() {
+            if (producer != null) {
+                producer.close(Duration.ZERO);
+                producer = null;
+            }
+        }
+
+        void close() {
+            if (producer != null) {
+                producer.close(settings.produceTimeout());
+                producer = null;
+            }
+        }
+    }
+}
