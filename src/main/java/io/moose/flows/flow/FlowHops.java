@@ -1,0 +1,109 @@
+package io.moose.flows.flow;
+
+import akka.kafka.ConsumerMessage;
+import akka.kafka.ConsumerSettings;
+import akka.kafka.ProducerMessage;
+import akka.kafka.ProducerSettings;
+import akka.kafka.Subscriptions;
+import akka.kafka.javadsl.Consumer;
+import akka.kafka.javadsl.Transactional;
+import akka.stream.javadsl.Source;
+import io.moose.flows.hop.HopContext;
+import io.moose.flows.kafka.KafkaClients;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+
+/**
+ * The topic-to-topic hops of a flow, each consume-transform-produce inside Kafka transactions
+ * (design section 3): the consumed offsets are committed in the same transaction as the produced
+ * records, and every consumer reads committed data only.
+ */
+public final class FlowHops {
+
+    private final FlowSettings settings;
+    private final KafkaClients kafka;
+
+    public FlowHops(FlowSettings settings, KafkaClients kafka) {
+        this.settings = settings;
+        this.kafka = kafka;
+    }
+
+    /**
+     * Copies {@code from} into {@code to} unchanged: key, value and header bytes, and the timestamp.
+     * Records are not parsed. The partition is not kept: the producer's partitioner places each
+     * record by its key (sticky for null keys), which is all the sinks downstream need, since they
+     * deduplicate by source coordinates, not by order across partitions.
+     */
+    public Source<ProducerMessage.Results<byte[], byte[], ConsumerMessage.PartitionOffset>, Consumer.Control> copy(
+            String group, String transactionalId, String from, String to, HopContext context) {
+        return Transactional.source(consumer(group), Subscriptions.topics(from))
+                .mapMaterializedValue(control -> {
+                    context.controlledBy(control);
+                    return control;
+                })
+                .map(message -> ProducerMessage.single(copyOf(message.record(), to), message.partitionOffset()))
+                .via(Transactional.flow(producer(), transactionalId))
+                .map(result -> {
+                    context.processed(1);
+                    return result;
+                });
+    }
+
+    static ProducerRecord<byte[], byte[]> copyOf(ConsumerRecord<byte[], byte[]> record, String to) {
+        return new ProducerRecord<>(to, null, record.timestamp(), record.key(), record.value(), record.headers());
+    }
+
+    /**
+     * The input topic through the transform into the output topic; records the transform rejects go
+     * to the dead-letter topic in the same transaction, so the flow continues past them.
+     */
+    public Source<ProducerMessage.Results<byte[], byte[], ConsumerMessage.PartitionOffset>, Consumer.Control> transform(
+            String group, String transactionalId, String from, TransformStep step, String deadLetterTopic,
+            HopContext context) {
+        return Transactional.source(consumer(group), Subscriptions.topics(from))
+                .mapMaterializedValue(control -> {
+                    context.controlledBy(control);
+                    return control;
+                })
+                .map(message -> envelope(step.apply(message.record()), message.partitionOffset()))
+                .via(Transactional.flow(producer(), transactionalId))
+                .map(result -> {
+                    context.processed(1);
+                    if (wentTo(result, deadLetterTopic)) {
+                        context.deadLettered(1);
+                    }
+                    return result;
+                });
+    }
+
+    private static ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset> envelope(
+            TransformStep.Outcome outcome, ConsumerMessage.PartitionOffset offset) {
+        if (outcome.records().isEmpty()) {
+            // Nothing to produce, but the offset must still be committed with the transaction.
+            return ProducerMessage.passThrough(offset);
+        }
+        if (outcome.records().size() == 1) {
+            return ProducerMessage.single(outcome.records().get(0), offset);
+        }
+        return ProducerMessage.multi(outcome.records(), offset);
+    }
+
+    private static boolean wentTo(ProducerMessage.Results<byte[], byte[], ?> result, String topic) {
+        return result instanceof ProducerMessage.Result<byte[], byte[], ?> single
+                && single.message().record().topic().equals(topic);
+    }
+
+    ConsumerSettings<byte[], byte[]> consumer(String group) {
+        return kafka.consumer(group)
+                .withProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(settings.maxPollRecords()));
+    }
+
+    ProducerSettings<byte[], byte[]> producer() {
+        return kafka.producer()
+                .withEosCommitInterval(settings.commitInterval())
+                .withProperty(ProducerConfig.LINGER_MS_CONFIG, String.valueOf(settings.producerLinger().toMillis()))
+                .withProperty(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(settings.producerBatchSize()));
+    }
+}

@@ -1,0 +1,203 @@
+package io.moose.flows.sync;
+
+import akka.NotUsed;
+import akka.kafka.ConsumerSettings;
+import akka.kafka.Subscriptions;
+import akka.kafka.javadsl.Consumer;
+import akka.stream.Attributes;
+import akka.stream.javadsl.Flow;
+import akka.stream.javadsl.Source;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.DistributionSummary;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.core.instrument.Tags;
+import io.micrometer.core.instrument.Timer;
+import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.hop.HopContext;
+import io.moose.flows.hop.SupervisedHop;
+import io.moose.flows.kafka.KafkaClients;
+import io.moose.flows.kafka.TopicOffsets;
+import io.moose.flows.model.ModelVersion;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+import java.io.ByteArrayOutputStream;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * A topic into a ClickHouse table, exactly once with no state outside ClickHouse (design section 3):
+ * every row carries its source coordinates; each run first reads the table's highest offset per
+ * partition, consumes from just above it (skipping anything at or below it), and writes each batch
+ * as ONE INSERT. A failure anywhere fails the run; the next run starts again from the table's own
+ * high-water mark, so an insert that did land is never repeated and one that did not is redone.
+ *
+ * <p>One sink owns all partitions of its topic (manual assignment): exactly one runs per sink in
+ * the cluster. After each insert it also commits the consumed offsets to its consumer group, only
+ * so that standard Kafka tools show its lag; it never reads them back.
+ *
+ * <p>A record that is not a valid record of the table's version is logged, counted and skipped:
+ * one bad record must not stop a table.
+ */
+public final class TableSink {
+
+    private static final Logger log = LoggerFactory.getLogger(TableSink.class);
+
+    /** One batch, encoded: the INSERT body, and what it covers. */
+    record EncodedBatch(byte[] body, int rows, int invalid, Map<TopicPartition, Long> nextOffsets) {
+    }
+
+    private final String owner;
+    private final String hop;
+    private final String topic;
+    private final String table;
+    private final String group;
+    private final TableSinkSettings settings;
+    private final ConsumerSettings<byte[], byte[]> consumerSettings;
+    private final Admin admin;
+    private final ClickHouse clickhouse;
+    private final RowEncoder encoder;
+    private final Timer insertTimer;
+    private final DistributionSummary insertRows;
+    private final Counter invalidRecords;
+
+    /**
+     * @param owner the model version (table sync) or flow (to-table hop) the sink belongs to
+     * @param hop   its hop id, for status and metrics
+     * @param group the consumer group its committed offsets are reported under
+     * @param admin used for partitions and group commits; owned by the caller
+     */
+    public TableSink(String owner, String hop, String topic, String table, ModelVersion version, String group,
+                     TableSinkSettings settings, KafkaClients kafka, Admin admin, ClickHouse clickhouse,
+                     MeterRegistry registry) {
+        this.owner = owner;
+        this.hop = hop;
+        this.topic = topic;
+        this.table = table;
+        this.group = group;
+        this.settings = settings;
+        this.consumerSettings = kafka.consumer(group)
+                .withProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(settings.maxPollRecords()));
+        this.admin = admin;
+        this.clickhouse = clickhouse;
+        this.encoder = new RowEncoder(version, new ObjectMapper());
+        Tags tags = Tags.of("owner", owner, "hop", hop, "table", table);
+        this.insertTimer = Timer.builder("moose.sink.insert").tags(tags)
+                .description("Duration of one INSERT of a table sink").register(registry);
+        this.insertRows = DistributionSummary.builder("moose.sink.insert.rows").tags(tags)
+                .description("Rows per INSERT of a table sink").register(registry);
+        this.invalidRecords = Counter.builder("moose.sink.invalid.records").tags(tags)
+                .description("Records a table sink skipped because they are not valid for the table's version")
+                .register(registry);
+    }
+
+    /** The sink under supervision: restarts with backoff, drains on stop, reports status. */
+    public SupervisedHop supervised(MeterRegistry registry) {
+        return new SupervisedHop(owner, hop, settings.restart(), settings.statusInterval(), settings.stopTimeout(),
+                registry, invalidRecords, () -> TopicOffsets.lag(admin, group, topic), this::run);
+    }
+
+    /** One run: high-water mark, then consume, batch, insert, commit. Emits rows inserted per batch. */
+    public Source<Integer, NotUsed> run(HopContext context) {
+        CompletionStage<Source<Integer, Consumer.Control>> started = TopicOffsets.partitions(admin, topic)
+                .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
+                    context.ready();
+                    log.info("{} {}: resuming {} -> {} above {}", owner, hop, topic, table, highest);
+                    return consume(partitions, highest, context)
+                            .via(batches(context))
+                            .via(insert(context))
+                            .via(commitGroup());
+                });
+        return Source.completionStageSource(started).mapMaterializedValue(m -> NotUsed.getInstance());
+    }
+
+    /** Consumes every partition from just above the high-water mark, dropping anything at or below it. */
+    Source<ConsumerRecord<byte[], byte[]>, Consumer.Control> consume(List<TopicPartition> partitions,
+                                                                    Map<Integer, Long> highest, HopContext context) {
+        return Consumer.plainSource(consumerSettings, Subscriptions.assignmentWithOffset(startOffsets(partitions, highest)))
+                .mapMaterializedValue(control -> {
+                    context.controlledBy(control);
+                    return control;
+                })
+                // The seek already starts above the mark; this guards against a reset to an earlier offset.
+                .filter(r -> r.offset() > highest.getOrDefault(r.partition(), -1L));
+    }
+
+    /** Where each partition starts: one above the highest offset stored, or its beginning. */
+    static Map<TopicPartition, Long> startOffsets(List<TopicPartition> partitions, Map<Integer, Long> highest) {
+        Map<TopicPartition, Long> start = new HashMap<>();
+        for (TopicPartition p : partitions) {
+            // Offset 0 below a retention-trimmed log start resets to the earliest (auto.offset.reset).
+            start.put(p, highest.getOrDefault(p.partition(), -1L) + 1);
+        }
+        return start;
+    }
+
+    /** Groups records by size and linger and encodes each group into one INSERT body. */
+    Flow<ConsumerRecord<byte[], byte[]>, EncodedBatch, NotUsed> batches(HopContext context) {
+        return Flow.<ConsumerRecord<byte[], byte[]>>create()
+                .groupedWithin(settings.batchSize(), java.time.Duration.ofNanos(settings.linger().toNanos()))
+                .map(records -> encode(records, context))
+                // Encoding the next batch overlaps the current INSERT, but only one batch waits.
+                .async()
+                .addAttributes(Attributes.inputBuffer(1, 1));
+    }
+
+    EncodedBatch encode(List<ConsumerRecord<byte[], byte[]>> records, HopContext context) {
+        ByteArrayOutputStream body = new ByteArrayOutputStream(records.size() * 256);
+        Map<TopicPartition, Long> next = new HashMap<>();
+        int rows = 0;
+        int invalid = 0;
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+            try {
+                body.writeBytes(encoder.encode(r.value() == null ? new byte[0] : r.value(), r.topic(), r.partition(), r.offset()));
+                rows++;
+            } catch (RowEncoder.InvalidRecordException e) {
+                invalid++;
+                log.warn("{} {}: skipping invalid record {}-{}@{}: {}", owner, hop, r.topic(), r.partition(), r.offset(),
+                        e.getMessage());
+            }
+        }
+        if (invalid > 0) {
+            context.deadLettered(invalid);
+        }
+        return new EncodedBatch(body.toByteArray(), rows, invalid, next);
+    }
+
+    /** One INSERT per batch, one at a time. A failure fails the run (it restarts from the high-water mark). */
+    Flow<EncodedBatch, EncodedBatch, NotUsed> insert(HopContext context) {
+        return Flow.<EncodedBatch>create().mapAsync(1, batch -> {
+            if (batch.rows() == 0) {
+                return CompletableFuture.completedFuture(batch);
+            }
+            long started = System.nanoTime();
+            return clickhouse.insertJsonEachRow(table, batch.body()).thenApply(done -> {
+                insertTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                insertRows.record(batch.rows());
+                context.processed(batch.rows());
+                return batch;
+            });
+        });
+    }
+
+    /** Reports the consumed offsets to the consumer group (lag for Kafka tools); a failed report only logs. */
+    Flow<EncodedBatch, Integer, NotUsed> commitGroup() {
+        return Flow.<EncodedBatch>create().mapAsync(1, batch -> TopicOffsets.commit(admin, group, batch.nextOffsets())
+                .handle((done, error) -> {
+                    if (error != null) {
+                        log.debug("{} {}: could not report offsets to group {}: {}", owner, hop, group, error.toString());
+                    }
+                    return batch.rows();
+                }));
+    }
+}
