@@ -66,10 +66,16 @@ public final class TableSyncActor
     public record State(boolean paused) implements CborSerializable {
     }
 
+    /** Entity id of a version's table sync: its table name, e.g. {@code UserActivity_0_1}. */
+    public static String entityId(VersionRef version) {
+        return version.baseName();
+    }
+
     public static Behavior<Command> create(String entityId, NodeContext node) {
         return Behaviors.setup(ctx -> {
-            VersionRef ref = VersionRef.parse(entityId);
-            Optional<ModelVersion> version = node.currentDefinition().version(ref);
+            Optional<ModelVersion> version = node.currentDefinition().allVersions().stream()
+                    .filter(v -> entityId(v.ref()).equals(entityId))
+                    .findFirst();
             if (version.isEmpty()) {
                 ctx.getLog().warn("Table sync {} is not in the project definition; stopping", entityId);
                 return Behaviors.stopped();
@@ -80,6 +86,8 @@ public final class TableSyncActor
 
     private final ActorContext<Command> ctx;
     private final String entityId;
+    private final String source;
+    private final String target;
     private final RunnerLifecycle streams;
     private boolean stopping;
 
@@ -87,6 +95,8 @@ public final class TableSyncActor
         super(PersistenceId.of(ENTITY_KEY.name(), entityId));
         this.ctx = ctx;
         this.entityId = entityId;
+        this.source = node.names().ingestionTopic(version.ref());
+        this.target = node.clickhouse().qualified(node.names().table(version.ref()));
         this.streams = new RunnerLifecycle(() -> node.runners().tableSync(version));
     }
 
@@ -154,6 +164,6 @@ public final class TableSyncActor
     private EntityStatus status(State state) {
         String phase = stopping ? "stopping" : state.paused() ? "paused" : streams.isRunning() ? "running" : "starting";
         String address = ctx.getSystem().address().toString();
-        return new EntityStatus("table-sync", entityId, entityId, entityId, phase, address, streams.status());
+        return new EntityStatus("table-sync", entityId, source, target, phase, address, streams.status());
     }
 }

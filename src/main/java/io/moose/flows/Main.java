@@ -1,0 +1,42 @@
+package io.moose.flows;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigException;
+import io.moose.flows.model.DefinitionException;
+import io.moose.flows.model.ProjectDefinition;
+import io.moose.flows.model.ProjectDefinitionLoader;
+
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+
+/**
+ * Starts a moose-flows node: {@code java -Dconfig.file=conf/node.conf -jar moose-flows.jar}.
+ * A bad configuration or project definition stops the start with a message naming the key.
+ */
+public final class Main {
+
+    /** Exit status for a configuration or definition the node cannot run with. */
+    static final int BAD_CONFIGURATION = 2;
+
+    private Main() {
+    }
+
+    public static void main(String[] args) {
+        Config config;
+        ProjectDefinition definition;
+        Path file;
+        String text;
+        try {
+            config = NodeConfig.load();
+            file = Path.of(config.getString("moose-flows.project-file"));
+            definition = ProjectDefinitionLoader.load(file);
+            text = Files.readString(file);
+        } catch (ConfigException | DefinitionException | IllegalArgumentException | IOException e) {
+            System.err.println("moose-flows cannot start: " + e.getMessage());
+            System.exit(BAD_CONFIGURATION);
+            return;
+        }
+        Node.start(config, definition, text, file.toString());
+    }
+}

@@ -1,0 +1,133 @@
+package io.moose.flows;
+
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.actor.typed.pubsub.Topic;
+import akka.cluster.typed.ClusterSingleton;
+import akka.cluster.typed.SingletonActor;
+import io.moose.flows.admin.ProjectActor;
+import akka.actor.typed.Behavior;
+import akka.actor.typed.javadsl.Behaviors;
+import akka.cluster.sharding.typed.javadsl.ClusterSharding;
+import akka.cluster.sharding.typed.javadsl.Entity;
+import akka.cluster.typed.Cluster;
+import akka.cluster.typed.Join;
+import akka.management.cluster.bootstrap.ClusterBootstrap;
+import akka.management.javadsl.AkkaManagement;
+import com.typesafe.config.Config;
+import io.moose.flows.flow.FlowActor;
+import io.moose.flows.migration.MigrationActor;
+import io.moose.flows.model.FlowDefinition;
+import io.moose.flows.model.ModelVersion;
+import io.moose.flows.model.ProjectDefinition;
+import io.moose.flows.sync.TableSyncActor;
+
+import java.time.Duration;
+
+/**
+ * The guardian of a node: joins the cluster, registers the sharded entities, and keeps every entity
+ * of the definition in force running by reminding it periodically (an entity whose node died starts
+ * again on a survivor at the next reminder).
+ */
+public final class Node {
+
+    public interface Command {
+    }
+
+    private enum KeepAliveTick implements Command {
+        INSTANCE
+    }
+
+    /** The definition the cluster runs, from the project singleton (on start, or after an apply). */
+    private record DefinitionInForce(String text, String source) implements Command {
+    }
+
+    private record SeedFailed(Throwable error) implements Command {
+    }
+
+    private Node() {
+    }
+
+    public static ActorSystem<Command> start(Config config, ProjectDefinition definition, String definitionText, String source) {
+        return ActorSystem.create(create(config, definition, definitionText, source), "moose-flows", config);
+    }
+
+    static Behavior<Command> create(Config config, ProjectDefinition definition, String definitionText, String source) {
+        return Behaviors.setup(ctx -> {
+            ActorSystem<Void> system = ctx.getSystem();
+            NodeServices services = NodeServices.start(system, config, definition);
+            NodeContext node = services.context();
+            NodeExtension.get(system).register(services);
+
+            joinCluster(system, config);
+            ClusterSharding sharding = ClusterSharding.get(system);
+            sharding.init(Entity.of(TableSyncActor.ENTITY_KEY, e -> TableSyncActor.create(e.getEntityId(), node))
+                    .withStopMessage(new TableSyncActor.Stop()));
+            sharding.init(Entity.of(FlowActor.ENTITY_KEY, e -> FlowActor.create(e.getEntityId(), node))
+                    .withStopMessage(new FlowActor.Stop()));
+            sharding.init(Entity.of(MigrationActor.ENTITY_KEY, e -> MigrationActor.create(e.getEntityId(), node))
+                    .withStopMessage(new MigrationActor.Stop()));
+
+            ActorRef<ProjectActor.Command> project = ClusterSingleton.get(system).init(SingletonActor.of(
+                    ProjectActor.create(node.names(), services::provisionAsync), "project"));
+            ActorRef<Topic.Command<ProjectActor.DefinitionChanged>> changes =
+                    ctx.spawn(Topic.create(ProjectActor.DefinitionChanged.class, ProjectActor.TOPIC_NAME), "project-changes");
+            changes.tell(Topic.subscribe(ctx.messageAdapter(ProjectActor.DefinitionChanged.class,
+                    changed -> new DefinitionInForce(changed.text(), "admin"))));
+
+            Duration interval = config.getDuration("moose-flows.node.keep-alive-interval");
+            Duration askTimeout = config.getDuration("moose-flows.admin.ask-timeout");
+            return Behaviors.withTimers(timers -> {
+                timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, Duration.ZERO, interval);
+                seedDefinition(ctx, project, definitionText, source, askTimeout);
+                return Behaviors.receive(Command.class)
+                        .onMessageEquals(KeepAliveTick.INSTANCE, () -> {
+                            remindEntities(sharding, node.currentDefinition());
+                            return Behaviors.same();
+                        })
+                        .onMessage(SeedFailed.class, failed -> {
+                            ctx.getLog().info("Project definition not confirmed by the cluster yet ({}); asking again",
+                                    failed.error().getMessage());
+                            seedDefinition(ctx, project, definitionText, source, askTimeout);
+                            return Behaviors.same();
+                        })
+                        .onMessage(DefinitionInForce.class, inForce -> {
+                            services.useDefinition(inForce.text(), inForce.source());
+                            return Behaviors.same();
+                        })
+                        .build();
+            });
+        });
+    }
+
+    /** Offers this node's file to the cluster; the definition already in force wins (it may carry applied versions). */
+    private static void seedDefinition(ActorContext<Command> ctx, ActorRef<ProjectActor.Command> project,
+                                       String text, String source, Duration timeout) {
+        ctx.ask(ProjectActor.Current.class, project, timeout,
+                replyTo -> new ProjectActor.Seed(text, source, replyTo),
+                (current, error) -> error != null ? new SeedFailed(error) : new DefinitionInForce(current.text(), current.source()));
+    }
+
+    private static void joinCluster(ActorSystem<Void> system, Config config) {
+        AkkaManagement.get(system).start();
+        if (config.getBoolean("moose-flows.node.bootstrap")) {
+            ClusterBootstrap.get(system).start();
+        } else if (config.getStringList("moose-flows.node.seed-nodes").isEmpty()) {
+            Cluster cluster = Cluster.get(system);
+            cluster.manager().tell(Join.create(cluster.selfMember().address()));
+        }
+    }
+
+    private static void remindEntities(ClusterSharding sharding, ProjectDefinition definition) {
+        for (ModelVersion version : definition.allVersions()) {
+            sharding.entityRefFor(TableSyncActor.ENTITY_KEY, TableSyncActor.entityId(version.ref())).tell(new TableSyncActor.KeepAlive());
+        }
+        for (FlowDefinition flow : definition.flows()) {
+            sharding.entityRefFor(FlowActor.ENTITY_KEY, flow.id()).tell(new FlowActor.KeepAlive());
+            if (flow.loadsHistory()) {
+                sharding.entityRefFor(MigrationActor.ENTITY_KEY, flow.id()).tell(new MigrationActor.KeepAlive());
+            }
+        }
+    }
+}
