@@ -15,6 +15,8 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
+import java.util.Set;
+
 /**
  * The topic-to-topic hops of a flow, each consume-transform-produce inside Kafka transactions
  * (design section 3): the consumed offsets are committed in the same transaction as the produced
@@ -38,6 +40,12 @@ public final class FlowHops {
      */
     public Source<ProducerMessage.Results<byte[], byte[], ConsumerMessage.PartitionOffset>, Consumer.Control> copy(
             String group, String transactionalId, String from, String to, HopContext context) {
+        return copy(group, transactionalId, Set.of(from), to, context);
+    }
+
+    /** Like {@link #copy(String, String, String, String, HopContext)} from several topics into one. */
+    public Source<ProducerMessage.Results<byte[], byte[], ConsumerMessage.PartitionOffset>, Consumer.Control> copy(
+            String group, String transactionalId, Set<String> from, String to, HopContext context) {
         return Transactional.source(consumer(group), Subscriptions.topics(from))
                 .mapMaterializedValue(control -> {
                     context.controlledBy(control);

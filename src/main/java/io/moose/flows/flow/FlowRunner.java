@@ -22,9 +22,11 @@ import org.apache.kafka.clients.admin.Admin;
 
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 
@@ -48,6 +50,7 @@ public final class FlowRunner {
     private final ClickHouse clickhouse;
     private final MeterRegistry registry;
     private final Counter deadLetters;
+    private final ProjectDefinition project;
 
     private final Map<Hop, SupervisedHop> hops = new LinkedHashMap<>();
     private Admin admin;
@@ -61,6 +64,7 @@ public final class FlowRunner {
         this.flowSettings = flowSettings;
         this.sinkSettings = sinkSettings;
         this.flow = flow;
+        this.project = project;
         this.source = version(project, flow.source().toString(), flow);
         this.target = version(project, flow.target().toString(), flow);
         this.names = names;
@@ -91,14 +95,15 @@ public final class FlowRunner {
         hops.clear();
         FlowHops streams = new FlowHops(flowSettings, kafka);
         String id = flow.id();
-        String ingestion = names.ingestionTopic(source.ref());
         String input = names.flowInput(id);
         String output = names.flowOutput(id);
         String dlq = names.deadLetter(id);
 
-        hops.put(Hop.COPY_IN, topicHop(Hop.COPY_IN, ingestion, null, context ->
-                streams.copy(names.consumerGroup(id, Hop.COPY_IN), names.transactionalId(id, Hop.COPY_IN), ingestion, input, context)));
-        hops.put(Hop.TRANSFORM, topicHop(Hop.TRANSFORM, input, deadLetters, context ->
+        // A migration also carries what an earlier migration writes into its source table.
+        Set<String> copyInSources = new LinkedHashSet<>(project.copyInSources(flow, names));
+        hops.put(Hop.COPY_IN, topicHop(Hop.COPY_IN, copyInSources, null, context ->
+                streams.copy(names.consumerGroup(id, Hop.COPY_IN), names.transactionalId(id, Hop.COPY_IN), copyInSources, input, context)));
+        hops.put(Hop.TRANSFORM, topicHop(Hop.TRANSFORM, Set.of(input), deadLetters, context ->
                 streams.transform(names.consumerGroup(id, Hop.TRANSFORM), names.transactionalId(id, Hop.TRANSFORM), input,
                         new TransformStep(id, Transforms.create(flow, source, target), target, output, dlq, new ObjectMapper()),
                         dlq, context)));
@@ -108,18 +113,18 @@ public final class FlowRunner {
                     .supervised(registry));
         } else {
             String targetIngestion = names.ingestionTopic(target.ref());
-            hops.put(Hop.COPY_OUT, topicHop(Hop.COPY_OUT, output, null, context ->
+            hops.put(Hop.COPY_OUT, topicHop(Hop.COPY_OUT, Set.of(output), null, context ->
                     streams.copy(names.consumerGroup(id, Hop.COPY_OUT), names.transactionalId(id, Hop.COPY_OUT), output,
                             targetIngestion, context)));
         }
         hops.values().forEach(h -> h.start(system));
     }
 
-    private SupervisedHop topicHop(Hop hop, String inputTopic, Counter diverted, SupervisedHop.RunFactory run) {
+    private SupervisedHop topicHop(Hop hop, Set<String> inputTopics, Counter diverted, SupervisedHop.RunFactory run) {
         String group = names.consumerGroup(flow.id(), hop);
         Admin probeAdmin = admin;
         return new SupervisedHop(flow.id(), hop.id(), flowSettings.restart(), flowSettings.statusInterval(),
-                flowSettings.stopTimeout(), registry, diverted, () -> TopicOffsets.lag(probeAdmin, group, inputTopic), run);
+                flowSettings.stopTimeout(), registry, diverted, () -> TopicOffsets.lag(probeAdmin, group, inputTopics), run);
     }
 
     /** Drains every hop (each commits its last transaction or insert) and completes when all stopped. */

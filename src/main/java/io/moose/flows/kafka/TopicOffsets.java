@@ -67,6 +67,15 @@ public final class TopicOffsets {
                                 .sum()));
     }
 
+    /** Lag of a group that reads several topics: the sum over all of them. */
+    public static CompletionStage<Long> lag(Admin admin, String group, java.util.Collection<String> topics) {
+        CompletionStage<Long> total = java.util.concurrent.CompletableFuture.completedFuture(0L);
+        for (String topic : topics) {
+            total = total.thenCombine(lag(admin, group, topic), Long::sum);
+        }
+        return total;
+    }
+
     /** Writes committed offsets for a group with no active members (e.g. a sink that assigns manually). */
     public static CompletionStage<Void> commit(Admin admin, String group, Map<TopicPartition, Long> nextOffsets) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();
