@@ -344,8 +344,10 @@ public final class MigrationActor
     }
 
     private Progress progress(State state) {
-        double seconds = state.loadStartedAt() == null ? 0 : Duration.between(state.loadStartedAt(), Instant.now()).toMillis() / 1000.0;
-        double rate = seconds > 0 && state.phase() == Phase.LOADING ? state.rowsLoaded() / seconds : 0;
+        // A finished load reports the rate it ran at, not one that decays with time since.
+        Instant until = state.phase() == Phase.DONE ? state.checkpointAt() : Instant.now();
+        double seconds = state.loadStartedAt() == null ? 0 : Duration.between(state.loadStartedAt(), until).toMillis() / 1000.0;
+        double rate = seconds > 0 ? state.rowsLoaded() / seconds : 0;
         long remaining = Math.max(0, state.rowsToLoad() - state.rowsLoaded());
         long eta = state.phase() == Phase.DONE ? 0 : rate > 0 ? (long) Math.ceil(remaining / rate) : -1;
         return new Progress(flow.id(), state.phase().name().toLowerCase(), state.rowsToLoad(), state.rowsLoaded(), rate, eta,

@@ -69,6 +69,11 @@ public final class Infra {
     return new Infra(root, true, parseEnv(runScript(root, "env")));
   }
 
+  /** The repository checkout the tests run in (where ops/ and conf/ are). */
+  public static Path repoRoot() {
+    return findRepoRoot();
+  }
+
   public String kafkaBootstrap() {
     return setting("KAFKA_BOOTSTRAP");
   }
