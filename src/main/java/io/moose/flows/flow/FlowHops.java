@@ -105,6 +105,8 @@ public final class FlowHops {
 
     ConsumerSettings<byte[], byte[]> consumer(String group) {
         return kafka.consumer(group)
+                // The transactional source waits this long for in-flight records when partitions are revoked.
+                .withCommitTimeout(settings.revokeDrainTimeout())
                 .withProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(settings.maxPollRecords()));
     }
 

@@ -27,6 +27,9 @@ public final class KafkaClients {
     public ConsumerSettings<byte[], byte[]> consumer(String group) {
         ConsumerSettings<byte[], byte[]> consumer = ConsumerSettings.create(system, new ByteArrayDeserializer(), new ByteArrayDeserializer())
                 .withGroupId(group)
+                // Hops stop by draining (DrainingControl pattern), so the consumer need not linger after
+                // its stream completed; Akka's default keeps it 30 s, which every stop would wait out.
+                .withStopTimeout(java.time.Duration.ZERO)
                 // Read-committed is what makes every hop see only the output of committed transactions.
                 .withProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         for (var e : settings.commonClientProperties().entrySet()) {

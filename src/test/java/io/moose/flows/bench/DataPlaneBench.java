@@ -1,0 +1,315 @@
+package io.moose.flows.bench;
+
+import akka.kafka.javadsl.Consumer;
+import akka.stream.javadsl.Sink;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moose.flows.clickhouse.TableSchema;
+import io.moose.flows.example.ParseActivity;
+import io.moose.flows.flow.FlowHops;
+import io.moose.flows.flow.TransformStep;
+import io.moose.flows.hop.HopContext;
+import io.moose.flows.kafka.KafkaClients;
+import io.moose.flows.model.VersionRef;
+import io.moose.flows.sync.RowEncoder;
+import io.moose.flows.sync.TableSyncRunner;
+import io.moose.flows.testing.DataPlaneFixture;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.ByteArrayOutputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.moose.flows.testing.DataPlaneFixture.PA_0_0;
+import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
+import static io.moose.flows.testing.DataPlaneFixture.join;
+
+/**
+ * Throughput of each hop beside its ceiling, measured in the same run on the same services, and
+ * end-to-end latency at a steady rate. Run by {@code ops/bench}; not a test. It lives with the
+ * tests because it reuses their fixture (real services, isolated names) and must not ship in the
+ * service jar.
+ *
+ * <p>Rates are measured from the first record a hop moves to the last, so consumer-group joins
+ * and stream start-up do not count against either side.
+ */
+public final class DataPlaneBench {
+
+    private static final int RECORDS = Integer.getInteger("bench.records", 300_000);
+    private static final int LATENCY_RATE = Integer.getInteger("bench.latency.rate", 2_000);
+    private static final Duration LATENCY_RUN = Duration.ofSeconds(Integer.getInteger("bench.latency.seconds", 15));
+    private static final Duration HOP_TIMEOUT = Duration.ofMinutes(2);
+    private static final String DEFAULTS = "moose-flows.sync { batch-size = 50000, linger = 1s }";
+
+    public static void main(String[] args) throws Exception {
+        String tuning = System.getProperty("bench.config", "");
+        List<String> rows = new ArrayList<>();
+        try (DataPlaneFixture dp = new DataPlaneFixture(tuning + "\n" + DEFAULTS)) {
+            dp.provision();
+            String source = dp.names.ingestionTopic(UA_0_0);
+            dp.createTopics(Set.of(source + "_ceiling", source + "_copy", source + "_transformed", source + "_dlq"));
+            System.out.println("producing " + RECORDS + " records");
+            produce(dp, source, RECORDS);
+
+            double ceiling = plainCopy(dp, source, source + "_ceiling");
+            double copy = copyHop(dp, source, source + "_copy");
+            double transform = transformHop(dp, source, source + "_transformed", source + "_dlq");
+            double sinkCeiling = clickhouseClientInsert(dp, source);
+            double sink = tableSync(dp);
+            rows.add(row("copy hop (transactional)", copy, ceiling, 0.8));
+            rows.add(row("transform hop (ParseActivity, transactional)", transform, ceiling, 0.6));
+            rows.add(row("table sync (JSONEachRow, batches of " + dp.sinkSettings.batchSize() + ")", sink, sinkCeiling, 0.8));
+        }
+        String latency;
+        try (DataPlaneFixture dp = new DataPlaneFixture(tuning + "\n" + DEFAULTS)) {
+            dp.provision();
+            latency = latency(dp);
+        }
+        System.out.println();
+        System.out.println("| measure | moose-flows | ceiling | ratio | target |");
+        System.out.println("|---|---:|---:|---:|---:|");
+        rows.forEach(System.out::println);
+        System.out.println();
+        System.out.println(latency);
+        System.exit(0);
+    }
+
+    private static String row(String what, double value, double ceiling, double target) {
+        double ratio = value / ceiling;
+        return String.format("| %s | %,.0f rec/s | %,.0f rec/s | %.2fx | >= %.1fx %s |", what, value, ceiling, ratio, target,
+                ratio >= target ? "ok" : "MISSED");
+    }
+
+    private static void produce(DataPlaneFixture dp, String topic, int count) {
+        List<ProducerRecord<byte[], byte[]>> batch = new ArrayList<>();
+        for (int i = 0; i < count; i++) {
+            batch.add(new ProducerRecord<>(topic, DataPlaneFixture.userActivity(UA_0_0, i)));
+            if (batch.size() == 10_000) {
+                dp.produce(topic, batch);
+                batch.clear();
+            }
+        }
+        dp.produce(topic, batch);
+    }
+
+    /** The ceiling: one consumer and one idempotent producer in a loop, no transactions. */
+    private static double plainCopy(DataPlaneFixture dp, String from, String to) {
+        Properties c = new Properties();
+        c.putAll(dp.kafka.commonClientProperties());
+        c.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        c.put(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(dp.flowSettings.maxPollRecords()));
+        Properties p = new Properties();
+        p.putAll(dp.kafka.commonClientProperties());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, String.valueOf(dp.flowSettings.producerLinger().toMillis()));
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, String.valueOf(dp.flowSettings.producerBatchSize()));
+        try (KafkaConsumer<byte[], byte[]> consumer = new KafkaConsumer<>(c, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+             KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            List<TopicPartition> partitions = consumer.partitionsFor(from).stream().map(i -> new TopicPartition(from, i.partition())).toList();
+            consumer.assign(partitions);
+            consumer.seekToBeginning(partitions);
+            long copied = 0;
+            long first = 0;
+            while (copied < RECORDS) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(100))) {
+                    if (first == 0) {
+                        first = System.nanoTime();
+                    }
+                    producer.send(new ProducerRecord<>(to, null, r.timestamp(), r.key(), r.value(), r.headers()));
+                    copied++;
+                }
+            }
+            producer.flush();
+            return rate(RECORDS, first, System.nanoTime());
+        }
+    }
+
+    private static double copyHop(DataPlaneFixture dp, String from, String to) {
+        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka));
+        Probe probe = new Probe();
+        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.COPY_IN);
+        var control = hops.copy(id, id, from, to, probe).toMat(Sink.ignore(), Consumer::createDrainingControl).run(dp.system);
+        double r = probe.awaitRate(RECORDS);
+        join(control.drainAndShutdown(dp.system.executionContext()));
+        return r;
+    }
+
+    private static double transformHop(DataPlaneFixture dp, String from, String to, String dlq) {
+        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka));
+        Probe probe = new Probe();
+        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.TRANSFORM);
+        TransformStep step = new TransformStep("bench", new ParseActivity(), dp.version(PA_0_0), to, dlq, new ObjectMapper());
+        var control = hops.transform(id, id, from, step, dlq, probe).toMat(Sink.ignore(), Consumer::createDrainingControl).run(dp.system);
+        double r = probe.awaitRate(RECORDS);
+        join(control.drainAndShutdown(dp.system.executionContext()));
+        return r;
+    }
+
+    /** The ceiling: the same rows (coordinates included) through clickhouse-client's native protocol. */
+    private static double clickhouseClientInsert(DataPlaneFixture dp, String topic) throws Exception {
+        List<ConsumerRecord<byte[], byte[]>> records = dp.readAll(topic, RECORDS, HOP_TIMEOUT);
+        RowEncoder encoder = new RowEncoder(dp.version(UA_0_0), new ObjectMapper());
+        ByteArrayOutputStream body = new ByteArrayOutputStream();
+        for (ConsumerRecord<byte[], byte[]> r : records) {
+            body.writeBytes(encoder.encode(r.value(), r.topic(), r.partition(), r.offset()));
+        }
+        Path file = Files.createTempFile("bench-rows", ".json");
+        Files.write(file, body.toByteArray());
+        String table = dp.clickhouse.qualified("ceiling");
+        join(dp.clickhouse.execute(TableSchema.createStatement(table, dp.version(UA_0_0))));
+        String port = System.getenv().getOrDefault("CLICKHOUSE_TCP_PORT", "19000");
+        long start = System.nanoTime();
+        Process p = new ProcessBuilder("clickhouse-client", "--port", port, "--query", "INSERT INTO " + table + " FORMAT JSONEachRow")
+                .redirectInput(file.toFile()).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("clickhouse-client failed: " + out);
+        }
+        long end = System.nanoTime();
+        Files.delete(file);
+        return rate(records.size(), start, end);
+    }
+
+    private static double tableSync(DataPlaneFixture dp) {
+        TableSyncRunner sync = dp.tableSync(UA_0_0);
+        sync.start();
+        long first = 0;
+        long deadline = System.nanoTime() + HOP_TIMEOUT.toNanos();
+        while (sync.status().processed() < RECORDS && System.nanoTime() < deadline) {
+            if (first == 0 && sync.status().processed() > 0) {
+                // The first INSERT has landed; count from when its batch began to fill.
+                first = System.nanoTime();
+            }
+            sleep(5);
+        }
+        long end = System.nanoTime();
+        long processed = sync.status().processed();
+        // The first batch is not in the measured window: rate over the remaining rows.
+        long firstBatch = Math.min(dp.sinkSettings.batchSize(), RECORDS);
+        return rate(processed - firstBatch, first, end);
+    }
+
+    /** Records at a steady rate into UserActivity 0.0; when each becomes visible in its own table and, through a flow, in ParsedActivity 0.0. */
+    private static String latency(DataPlaneFixture dp) {
+        dp.startEverything();
+        String topic = dp.names.ingestionTopic(UA_0_0);
+        int total = (int) (LATENCY_RATE * LATENCY_RUN.toSeconds());
+        long[] sentAt = new long[total];
+        Map<VersionRef, long[]> seenAt = Map.of(UA_0_0, new long[total], PA_0_0, new long[total]);
+        Map<VersionRef, Set<Integer>> seen = Map.of(UA_0_0, new HashSet<>(), PA_0_0, new HashSet<>());
+        long start = System.nanoTime();
+        long intervalNanos = 1_000_000_000L / LATENCY_RATE;
+        int sent = 0;
+        long lastPoll = 0;
+        long deadline = start + LATENCY_RUN.toNanos() + Duration.ofSeconds(30).toNanos();
+        while ((seen.get(UA_0_0).size() < total || seen.get(PA_0_0).size() < total) && System.nanoTime() < deadline) {
+            long now = System.nanoTime();
+            List<ProducerRecord<byte[], byte[]>> due = new ArrayList<>();
+            while (sent < total && start + sent * intervalNanos <= now) {
+                sentAt[sent] = System.nanoTime();
+                due.add(new ProducerRecord<>(topic, DataPlaneFixture.userActivity(UA_0_0, sent)));
+                sent++;
+            }
+            if (!due.isEmpty()) {
+                dp.produce(topic, due);
+            }
+            if (now - lastPoll > Duration.ofMillis(50).toNanos()) {
+                lastPoll = now;
+                for (VersionRef v : List.of(UA_0_0, PA_0_0)) {
+                    for (List<String> r : join(dp.clickhouse.query("SELECT eventId FROM " + dp.clickhouse.qualified(dp.names.table(v))))) {
+                        int i = Integer.parseInt(r.get(0).substring(r.get(0).indexOf('-') + 1));
+                        if (seen.get(v).add(i)) {
+                            seenAt.get(v)[i] = System.nanoTime();
+                        }
+                    }
+                }
+            }
+            sleep(1);
+        }
+        StringBuilder out = new StringBuilder(String.format("End-to-end latency at %,d rec/s for %ds (sync.linger %s, flow.commit-interval %s; table polled every 50 ms):%n",
+                LATENCY_RATE, LATENCY_RUN.toSeconds(), dp.sinkSettings.linger(), dp.flowSettings.commitInterval()));
+        out.append("\n| path | records | p50 | p99 |\n|---|---:|---:|---:|\n");
+        for (VersionRef v : List.of(UA_0_0, PA_0_0)) {
+            long[] ms = new long[seen.get(v).size()];
+            int k = 0;
+            for (int i : seen.get(v)) {
+                ms[k++] = (seenAt.get(v)[i] - sentAt[i]) / 1_000_000;
+            }
+            Arrays.sort(ms);
+            String path = v.equals(UA_0_0) ? "ingest -> UserActivity_0_0 (table sync)" : "ingest -> ParsedActivity_0_0 (copy-in, transform, copy-out, table sync)";
+            out.append(String.format("| %s | %d/%d | %d ms | %d ms |%n", path, ms.length, total,
+                    ms.length == 0 ? -1 : ms[ms.length / 2], ms.length == 0 ? -1 : ms[(int) (ms.length * 0.99)]));
+        }
+        return out.toString();
+    }
+
+    private static double rate(long records, long fromNanos, long toNanos) {
+        return records / ((toNanos - fromNanos) / 1e9);
+    }
+
+    private static void sleep(long millis) {
+        try {
+            Thread.sleep(millis);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    /** Counts what a hop moved and when the first and last record went. */
+    private static final class Probe implements HopContext {
+        private final AtomicLong processed = new AtomicLong();
+        private volatile long first;
+        private volatile long last;
+
+        @Override
+        public void ready() {
+        }
+
+        @Override
+        public void controlledBy(Consumer.Control control) {
+        }
+
+        @Override
+        public void processed(long records) {
+            long now = System.nanoTime();
+            if (processed.getAndAdd(records) == 0) {
+                first = now;
+            }
+            last = now;
+        }
+
+        @Override
+        public void deadLettered(long records) {
+        }
+
+        double awaitRate(long expected) {
+            long deadline = System.nanoTime() + HOP_TIMEOUT.toNanos();
+            while (processed.get() < expected && System.nanoTime() < deadline) {
+                sleep(5);
+            }
+            if (processed.get() < expected) {
+                throw new IllegalStateException("hop moved only " + processed.get() + " of " + expected);
+            }
+            return rate(expected - 1, first, last);
+        }
+    }
+
+}
