@@ -1,0 +1,141 @@
+package io.moose.flows.testing;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+
+/**
+ * moose-flows nodes as real separate JVM processes, through {@code ops/cluster}, so a test can
+ * SIGKILL, SIGSTOP or gracefully stop one. Each instance has its own state dir, ports, Kafka
+ * namespace and ClickHouse database.
+ */
+public final class ClusterProcesses implements AutoCloseable {
+
+    public static final String ADMIN_TOKEN = "test-token";
+    private static final long SCRIPT_TIMEOUT_SECONDS = 300;
+
+    public final String namespace;
+    private final Path state;
+    private final Path projectFile;
+    private final int ingestBase;
+    private final int adminBase;
+    private final int remoteBase;
+    private final String extraOptions;
+
+    private ClusterProcesses(String namespace, Path state, Path projectFile, int portOffset, String extraOptions) {
+        this.namespace = namespace;
+        this.state = state;
+        this.projectFile = projectFile;
+        this.ingestBase = 19180 + portOffset;
+        this.adminBase = 19658 + portOffset;
+        this.remoteBase = 27620 + portOffset;
+        this.extraOptions = extraOptions;
+    }
+
+    /**
+     * Prepares a cluster running {@code definitionText}; {@code portOffset} keeps concurrently
+     * running clusters apart. Nothing starts until {@link #up(int)}.
+     */
+    public static ClusterProcesses create(String definitionText, int portOffset, String extraOptions) throws IOException {
+        Infra.get();
+        String namespace = Infra.uniqueName("c");
+        Path state = Files.createTempDirectory("moose-cluster-");
+        Path projectFile = state.resolve("project.conf");
+        Files.writeString(projectFile, definitionText);
+        return new ClusterProcesses(namespace, state, projectFile, portOffset, extraOptions);
+    }
+
+    public String up(int nodes) {
+        return run("up", Integer.toString(nodes));
+    }
+
+    public String kill(int node) {
+        return run("kill", Integer.toString(node));
+    }
+
+    public String stop(int node) {
+        return run("stop", Integer.toString(node));
+    }
+
+    public String start(int node) {
+        return run("start", Integer.toString(node));
+    }
+
+    public String pause(int node) {
+        return run("pause", Integer.toString(node));
+    }
+
+    public String resume(int node) {
+        return run("resume", Integer.toString(node));
+    }
+
+    public String status() {
+        return run("status");
+    }
+
+    public String ingestUrl(int node) {
+        return "http://127.0.0.1:" + (ingestBase + node - 1);
+    }
+
+    public String adminUrl(int node) {
+        return "http://127.0.0.1:" + (adminBase + node - 1);
+    }
+
+    /** Which node (1-based) an Akka address such as akka://moose-flows@127.0.0.1:26521 belongs to. */
+    public int nodeOf(String akkaAddress) {
+        int port = Integer.parseInt(akkaAddress.substring(akkaAddress.lastIndexOf(':') + 1));
+        return port - remoteBase + 1;
+    }
+
+    public Path logOf(int node) {
+        return state.resolve("node-" + node).resolve("node.log");
+    }
+
+    private String run(String... args) {
+        Path root = Infra.repoRoot();
+        List<String> argv = new ArrayList<>(List.of("bash", root.resolve("ops/cluster").toString()));
+        argv.addAll(List.of(args));
+        ProcessBuilder builder = new ProcessBuilder(argv).directory(root.toFile()).redirectErrorStream(true);
+        Map<String, String> env = builder.environment();
+        env.putAll(environment());
+        try {
+            Process process = builder.start();
+            String output = new String(process.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+            if (!process.waitFor(SCRIPT_TIMEOUT_SECONDS, TimeUnit.SECONDS) || process.exitValue() != 0) {
+                throw new IllegalStateException("ops/cluster " + String.join(" ", args) + " failed:\n" + output);
+            }
+            return output;
+        } catch (IOException e) {
+            throw new IllegalStateException("cannot run ops/cluster", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("interrupted", e);
+        }
+    }
+
+    private Map<String, String> environment() {
+        Map<String, String> env = new HashMap<>();
+        env.put("MOOSE_CLUSTER_HOME", state.toString());
+        env.put("MOOSE_CLUSTER_INGEST_BASE", Integer.toString(ingestBase));
+        env.put("MOOSE_CLUSTER_ADMIN_BASE", Integer.toString(adminBase));
+        env.put("MOOSE_CLUSTER_REMOTE_BASE", Integer.toString(remoteBase));
+        env.put("MOOSE_NODE_OPTS", String.join(" ",
+                "-Dmoose-flows.namespace=" + namespace,
+                "-Dmoose-flows.clickhouse.database=" + namespace,
+                "-Dmoose-flows.project-file=" + projectFile,
+                "-Dmoose-flows.admin.token=" + ADMIN_TOKEN,
+                extraOptions));
+        return env;
+    }
+
+    @Override
+    public void close() {
+        run("down");
+    }
+}
