@@ -54,6 +54,9 @@ public final class TopicProvisioner {
         return List.copyOf(topics);
     }
 
+    /** How often provisioning re-checks that new partitions have leaders; elections take milliseconds. */
+    private static final long LEADER_POLL_MILLIS = 100;
+
     public Result provision(List<String> topics) throws InterruptedException, ExecutionException, TimeoutException {
         Map<String, String> configs = Map.of(
                 TopicConfig.RETENTION_MS_CONFIG, Long.toString(settings.retention().toMillis()),
@@ -76,7 +79,31 @@ public final class TopicProvisioner {
                 existing.add(topic);
             }
         }
+        awaitLeaders(created, timeoutMs);
         return new Result(created, existing, partitionWarnings(existing, timeoutMs));
+    }
+
+    /**
+     * Returns once every partition of the new topics has a leader. Writes racing a leader election
+     * can leave an idempotent producer retrying a stale sequence number forever (KAFKA-14359), so no
+     * hop or ingest request should meet a topic before it is fully up.
+     */
+    private void awaitLeaders(List<String> created, long timeoutMs)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
+        while (!created.isEmpty()) {
+            Map<String, TopicDescription> descriptions = admin.describeTopics(created).all()
+                    .get(timeoutMs, TimeUnit.MILLISECONDS);
+            boolean ready = descriptions.values().stream()
+                    .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+            if (ready) {
+                return;
+            }
+            if (System.nanoTime() > deadline) {
+                throw new TimeoutException("partitions of " + created + " have no leader after " + timeoutMs + " ms");
+            }
+            Thread.sleep(LEADER_POLL_MILLIS);
+        }
     }
 
     private List<String> partitionWarnings(List<String> existing, long timeoutMs)
