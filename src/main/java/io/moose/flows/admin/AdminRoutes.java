@@ -30,8 +30,6 @@ import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
 
-import java.nio.charset.StandardCharsets;
-import java.security.MessageDigest;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
@@ -49,7 +47,6 @@ import java.util.function.Supplier;
  */
 public final class AdminRoutes extends AllDirectives implements ManagementRouteProvider {
 
-    private static final String BEARER = "Bearer ";
     private static final String REQUEST_BODY = "request body";
 
     private final ActorSystem<?> system;
@@ -71,6 +68,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
 
         private final NodeServices services;
         private final AdminSettings settings;
+        private final AdminAuth auth;
         private final boolean readOnly;
         private final ClusterStatus cluster;
         private final MigrationGauges gauges;
@@ -81,6 +79,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
             this.system = system;
             this.services = services;
             this.settings = AdminSettings.from(services.context().config());
+            this.auth = new AdminAuth(settings);
             this.readOnly = readOnly;
             this.cluster = new ClusterStatus(system, services.context(), settings);
             this.gauges = new MigrationGauges(services.metrics());
@@ -230,7 +229,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         // ---- authorization
 
         private Route read(Supplier<Route> inner) {
-            return settings.protectReads() ? authorized(inner) : inner.get();
+            return authorized(false, inner);
         }
 
         private Route change(Supplier<Route> inner) {
@@ -238,24 +237,15 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                 return complete(json(StatusCodes.FORBIDDEN, AdminJson.error(
                         "admin is read-only on this node (akka.management.http.route-providers-read-only = on)")));
             }
-            return authorized(inner);
+            return authorized(true, inner);
         }
 
-        private Route authorized(Supplier<Route> inner) {
-            if (settings.token().isEmpty()) {
-                return complete(json(StatusCodes.FORBIDDEN, AdminJson.error(
+        private Route authorized(boolean changes, Supplier<Route> inner) {
+            return optionalHeaderValueByName("Authorization", header -> switch (auth.check(changes, header)) {
+                case ALLOWED -> inner.get();
+                case NO_TOKEN_CONFIGURED -> complete(json(StatusCodes.FORBIDDEN, AdminJson.error(
                         "no admin token is configured; set moose-flows.admin.token (or MOOSE_ADMIN_TOKEN) on the nodes")));
-            }
-            byte[] expected = settings.token().get().getBytes(StandardCharsets.UTF_8);
-            return optionalHeaderValueByName("Authorization", header -> {
-                byte[] given = header.filter(h -> h.startsWith(BEARER))
-                        .map(h -> h.substring(BEARER.length()).trim().getBytes(StandardCharsets.UTF_8))
-                        .orElse(new byte[0]);
-                // Constant time, so the reply time does not reveal how much of the token matched.
-                if (MessageDigest.isEqual(expected, given)) {
-                    return inner.get();
-                }
-                return complete(json(StatusCodes.UNAUTHORIZED, AdminJson.error(
+                case REFUSED -> complete(json(StatusCodes.UNAUTHORIZED, AdminJson.error(
                         "missing or wrong admin token; send Authorization: Bearer <moose-flows.admin.token>"))
                         .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "moose-flows admin"))));
             });
