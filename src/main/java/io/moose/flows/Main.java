@@ -2,6 +2,7 @@ package io.moose.flows;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
+import io.moose.flows.admin.AdminCli;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
@@ -9,9 +10,11 @@ import io.moose.flows.model.ProjectDefinitionLoader;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Arrays;
 
 /**
- * Starts a moose-flows node: {@code java -Dconfig.file=conf/node.conf -jar moose-flows.jar}.
+ * Starts a moose-flows node: {@code java -Dconfig.file=conf/node.conf -jar moose-flows.jar}, or runs
+ * the admin command-line client: {@code java -jar moose-flows.jar admin <command>}.
  * A bad configuration or project definition stops the start with a message naming the key.
  */
 public final class Main {
@@ -23,6 +26,9 @@ public final class Main {
     }
 
     public static void main(String[] args) {
+        if (args.length > 0 && args[0].equals(AdminCli.COMMAND)) {
+            System.exit(AdminCli.main(Arrays.copyOfRange(args, 1, args.length)));
+        }
         Config config;
         ProjectDefinition definition;
         Path file;

@@ -4,8 +4,6 @@ import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.pubsub.Topic;
-import akka.cluster.typed.ClusterSingleton;
-import akka.cluster.typed.SingletonActor;
 import io.moose.flows.admin.ProjectActor;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.Behaviors;
@@ -69,8 +67,7 @@ public final class Node {
             sharding.init(Entity.of(MigrationActor.ENTITY_KEY, e -> MigrationActor.create(e.getEntityId(), node))
                     .withStopMessage(new MigrationActor.Stop()));
 
-            ActorRef<ProjectActor.Command> project = ClusterSingleton.get(system).init(SingletonActor.of(
-                    ProjectActor.create(node.names(), services::provisionAsync), "project"));
+            ActorRef<ProjectActor.Command> project = ProjectActor.singleton(system, services);
             ActorRef<Topic.Command<ProjectActor.DefinitionChanged>> changes =
                     ctx.spawn(Topic.create(ProjectActor.DefinitionChanged.class, ProjectActor.TOPIC_NAME), "project-changes");
             changes.tell(Topic.subscribe(ctx.messageAdapter(ProjectActor.DefinitionChanged.class,

@@ -52,7 +52,7 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
         NodeContext context = new NodeContext(config, current, names, kafka, clickhouse, metrics,
                 new DataPlaneRunners(system, config, current, names, kafka, clickhouse, metrics));
 
-        IngestServer ingest = await(IngestServer.start(system, config, definition, names).toCompletableFuture(),
+        IngestServer ingest = await(IngestServer.start(system, config, definition, names, metrics).toCompletableFuture(),
                 provisioningTimeout, "start the ingest API");
         LOG.info("Ingest API listening on port {}", ingest.port());
 

@@ -1,15 +1,19 @@
 package io.moose.flows.admin;
 
 import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.pubsub.Topic;
+import akka.cluster.typed.ClusterSingleton;
+import akka.cluster.typed.SingletonActor;
 import akka.persistence.typed.PersistenceId;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import io.moose.flows.CborSerializable;
+import io.moose.flows.NodeServices;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
@@ -31,6 +35,8 @@ import java.util.function.Function;
 public final class ProjectActor extends EventSourcedBehavior<ProjectActor.Command, ProjectActor.Event, ProjectActor.State> {
 
     public static final String TOPIC_NAME = "moose-flows-project-definition";
+
+    private static final String SINGLETON_NAME = "project";
 
     public interface Command extends CborSerializable {
     }
@@ -67,6 +73,15 @@ public final class ProjectActor extends EventSourcedBehavior<ProjectActor.Comman
     }
 
     public record State(Optional<Current> current) implements CborSerializable {
+    }
+
+    /**
+     * This node's proxy of the cluster-wide singleton. Safe to call more than once (the node and
+     * the admin routes both do): Akka starts the singleton manager once and returns the same proxy.
+     */
+    public static ActorRef<Command> singleton(ActorSystem<?> system, NodeServices services) {
+        return ClusterSingleton.get(system).init(SingletonActor.of(
+                create(services.context().names(), services::provisionAsync), SINGLETON_NAME));
     }
 
     public static Behavior<Command> create(TopicNames names, Function<ProjectDefinition, CompletionStage<?>> provision) {

@@ -14,6 +14,8 @@ import akka.http.javadsl.server.Route;
 import akka.http.scaladsl.model.EntityStreamSizeException;
 import akka.stream.Materializer;
 import com.fasterxml.jackson.core.JsonLocation;
+import io.micrometer.core.instrument.Counter;
+import io.micrometer.core.instrument.MeterRegistry;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -62,22 +64,34 @@ final class IngestRoutes extends AllDirectives {
     private final TransactionalWriter writer;
     private final Materializer materializer;
     private final List<byte[]> apiKeys;
+    private final MeterRegistry metrics;
 
     IngestRoutes(Supplier<ProjectDefinition> definition, TopicNames names, IngestSettings settings,
-                 TransactionalWriter writer, Materializer materializer) {
+                 TransactionalWriter writer, Materializer materializer, MeterRegistry metrics) {
         this.definition = definition;
         this.names = names;
         this.settings = settings;
         this.writer = writer;
         this.materializer = materializer;
         this.apiKeys = settings.apiKeys().stream().map(k -> k.getBytes(StandardCharsets.UTF_8)).toList();
+        this.metrics = metrics;
     }
 
     Route route() {
-        return pathPrefix("ingest", () -> post(() -> concat(
+        return pathPrefix("ingest", () -> post(() -> mapResponse(this::counted, () -> concat(
                 path(PathMatchers.segment().slash(PathMatchers.segment()),
                         (model, version) -> ingest(model, Optional.of(version))),
-                path(PathMatchers.segment(), model -> ingest(model, Optional.empty())))));
+                path(PathMatchers.segment(), model -> ingest(model, Optional.empty()))))));
+    }
+
+    /** Counts every answered request by status ({@code moose_ingest_requests_total{status="400"}}). */
+    private HttpResponse counted(HttpResponse response) {
+        Counter.builder("moose.ingest.requests")
+                .description("Ingest requests answered, by HTTP status")
+                .tag("status", Integer.toString(response.status().intValue()))
+                .register(metrics)
+                .increment();
+        return response;
     }
 
     private Route ingest(String model, Optional<String> version) {

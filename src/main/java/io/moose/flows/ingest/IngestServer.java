@@ -5,6 +5,7 @@ import akka.http.javadsl.Http;
 import akka.http.javadsl.ServerBinding;
 import akka.stream.Materializer;
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.MeterRegistry;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.TopicNames;
@@ -31,11 +32,11 @@ public final class IngestServer {
 
     /** Binds {@code moose-flows.ingest.interface:port} (port 0 picks a free one, see {@link #port()}). */
     public static CompletionStage<IngestServer> start(ActorSystem<?> system, Config config, ProjectDefinition definition,
-                                                      TopicNames names) {
+                                                      TopicNames names, MeterRegistry metrics) {
         IngestSettings settings = IngestSettings.from(config);
         TransactionalWriter writer = new TransactionalWriter(KafkaSettings.from(config), settings, names);
         AtomicReference<ProjectDefinition> current = new AtomicReference<>(definition);
-        IngestRoutes routes = new IngestRoutes(current::get, names, settings, writer, Materializer.matFromSystem(system));
+        IngestRoutes routes = new IngestRoutes(current::get, names, settings, writer, Materializer.matFromSystem(system), metrics);
         return Http.get(system).newServerAt(settings.iface(), settings.port())
                 .bind(routes.route())
                 .handle((binding, failure) -> {

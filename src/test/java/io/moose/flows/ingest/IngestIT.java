@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
 import io.moose.flows.NodeConfig;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.kafka.TopicProvisioner;
@@ -70,7 +71,7 @@ class IngestIT {
             new TopicProvisioner(admin, KafkaSettings.from(config)).provision(TopicProvisioner.topicsOf(EXAMPLE, names));
         }
         system = ActorSystem.create(Behaviors.empty(), "ingest-it", config);
-        server = IngestServer.start(system, config, EXAMPLE, names).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        server = IngestServer.start(system, config, EXAMPLE, names, new SimpleMeterRegistry()).toCompletableFuture().get(30, TimeUnit.SECONDS);
     }
 
     @AfterAll
@@ -183,7 +184,7 @@ class IngestIT {
     void kafkaThatCannotTakeTheWriteGives503AndNothingIsWritten() throws Exception {
         // A server whose Kafka is a closed port: the write cannot be taken within the produce timeout.
         Config unreachable = testConfig("127.0.0.1:1", "2s");
-        IngestServer cut = IngestServer.start(system, unreachable, EXAMPLE, names).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        IngestServer cut = IngestServer.start(system, unreachable, EXAMPLE, names, new SimpleMeterRegistry()).toCompletableFuture().get(30, TimeUnit.SECONDS);
         try {
             HttpResponse<String> reply = HTTP.send(request(cut.port(), "/ingest/UserActivity/0.1", batch("down", 0, 10), API_KEY),
                     HttpResponse.BodyHandlers.ofString());

@@ -1,0 +1,279 @@
+package io.moose.flows.admin;
+
+import akka.actor.ExtendedActorSystem;
+import akka.actor.typed.ActorRef;
+import akka.actor.typed.ActorSystem;
+import akka.actor.typed.javadsl.Adapter;
+import akka.http.javadsl.model.ContentTypes;
+import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpResponse;
+import akka.http.javadsl.model.StatusCode;
+import akka.http.javadsl.model.StatusCodes;
+import akka.http.javadsl.model.headers.HttpChallenge;
+import akka.http.javadsl.model.headers.WWWAuthenticate;
+import akka.http.javadsl.server.AllDirectives;
+import akka.http.javadsl.server.PathMatchers;
+import akka.http.javadsl.server.Route;
+import akka.http.javadsl.unmarshalling.Unmarshaller;
+import akka.management.javadsl.ManagementRouteProvider;
+import akka.management.javadsl.ManagementRouteProviderSettings;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import com.typesafe.config.ConfigException;
+import com.typesafe.config.ConfigFactory;
+import com.typesafe.config.ConfigParseOptions;
+import com.typesafe.config.ConfigSyntax;
+import io.moose.flows.NodeExtension;
+import io.moose.flows.NodeServices;
+import io.moose.flows.model.DefinitionException;
+import io.moose.flows.model.FlowDefinition;
+import io.moose.flows.model.ProjectDefinition;
+import io.moose.flows.model.ProjectDefinitionLoader;
+
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
+import java.util.function.Supplier;
+
+/**
+ * The admin routes (design section 6), served by Akka Management HTTP next to its own
+ * {@code /cluster} and {@code /health} routes; registered in moose-akka.conf under
+ * {@code akka.management.http.routes.moose-admin}. Any node answers for the whole cluster by asking
+ * the sharded entities.
+ *
+ * <p>Routes that change something (pause, resume, apply) need {@code Authorization: Bearer <token>}
+ * with {@code moose-flows.admin.token}; reads need it too when {@code admin.protect-reads} is on.
+ * Management's own routes are not covered by the token, so the admin port must stay internal.
+ */
+public final class AdminRoutes extends AllDirectives implements ManagementRouteProvider {
+
+    private static final String REQUEST_BODY = "request body";
+
+    private final ActorSystem<?> system;
+
+    /** Akka Management instantiates route providers with the classic system. */
+    public AdminRoutes(ExtendedActorSystem classic) {
+        this.system = Adapter.toTyped(classic);
+    }
+
+    @Override
+    public Route routes(ManagementRouteProviderSettings management) {
+        // Management starts after the node's services; the stage is complete by the first request.
+        CompletionStage<Handlers> handlers = NodeExtension.get(system).services()
+                .thenApply(services -> new Handlers(system, services, management.readOnly()));
+        return onSuccess(handlers, Handlers::route);
+    }
+
+    private static final class Handlers extends AllDirectives {
+
+        private final NodeServices services;
+        private final AdminSettings settings;
+        private final AdminAuth auth;
+        private final boolean readOnly;
+        private final ClusterStatus cluster;
+        private final MigrationGauges gauges;
+        private final ActorRef<ProjectActor.Command> project;
+        private final ActorSystem<?> system;
+
+        Handlers(ActorSystem<?> system, NodeServices services, boolean readOnly) {
+            this.system = system;
+            this.services = services;
+            this.settings = AdminSettings.from(services.context().config());
+            this.auth = new AdminAuth(settings);
+            this.readOnly = readOnly;
+            this.cluster = new ClusterStatus(system, services.context(), settings);
+            this.gauges = new MigrationGauges(services.metrics());
+            this.project = ProjectActor.singleton(system, services);
+        }
+
+        Route route() {
+            return concat(
+                    path("flows", () -> get(() -> read(() -> completeWithFuture(flows())))),
+                    pathPrefix("flows", () -> pathPrefix(PathMatchers.segment(), id -> concat(
+                            pathEnd(() -> get(() -> read(() -> completeWithFuture(flow(id))))),
+                            path("pause", () -> post(() -> change(() -> completeWithFuture(change(id, ClusterStatus.Ask.PAUSE))))),
+                            path("resume", () -> post(() -> change(() -> completeWithFuture(change(id, ClusterStatus.Ask.RESUME)))))))),
+                    path("migrations", () -> get(() -> read(() -> completeWithFuture(migrations())))),
+                    path(PathMatchers.segment("migrations").slash(PathMatchers.segment()), id ->
+                            get(() -> read(() -> completeWithFuture(migration(id))))),
+                    path("project", () -> get(() -> read(() -> completeWithFuture(project())))),
+                    path(PathMatchers.segment("project").slash("plan"), () -> post(() -> read(() ->
+                            entity(Unmarshaller.entityToString(), text -> completeWithFuture(plan(text, false)))))),
+                    path(PathMatchers.segment("project").slash("apply"), () -> post(() -> change(() ->
+                            entity(Unmarshaller.entityToString(), text -> completeWithFuture(plan(text, true)))))),
+                    path("shards", () -> get(() -> read(() -> completeWithFuture(shards())))),
+                    path("metrics", () -> get(() -> read(() -> completeWithFuture(metrics())))));
+        }
+
+        // ---- handlers
+
+        private CompletionStage<HttpResponse> flows() {
+            return cluster.all().thenApply(all -> {
+                ArrayNode list = AdminJson.MAPPER.createArrayNode();
+                all.forEach(status -> list.add(AdminJson.entity(status)));
+                return json(StatusCodes.OK, AdminJson.MAPPER.createObjectNode().set("flows", list));
+            });
+        }
+
+        private CompletionStage<HttpResponse> flow(String id) {
+            return cluster.find(id)
+                    .map(target -> cluster.status(target).thenApply(status -> json(StatusCodes.OK, AdminJson.entity(status))))
+                    .orElseGet(() -> done(unknownFlow(id)));
+        }
+
+        private CompletionStage<HttpResponse> change(String id, ClusterStatus.Ask ask) {
+            Optional<ClusterStatus.Target> target = cluster.find(id);
+            if (target.isEmpty()) {
+                return done(unknownFlow(id));
+            }
+            return cluster.change(target.get(), ask)
+                    .thenApply(status -> json(StatusCodes.OK, AdminJson.entity(status)))
+                    .exceptionally(error -> json(StatusCodes.GATEWAY_TIMEOUT, AdminJson.error(id + " did not confirm the "
+                            + ask.name().toLowerCase() + " within moose-flows.admin.ask-timeout (" + settings.askTimeout()
+                            + "); it may still take effect, check GET /flows/" + id)));
+        }
+
+        private CompletionStage<HttpResponse> migrations() {
+            return cluster.allProgress().thenApply(all -> {
+                gauges.update(all);
+                ArrayNode list = AdminJson.MAPPER.createArrayNode();
+                all.forEach(progress -> list.add(AdminJson.migration(progress)));
+                return json(StatusCodes.OK, AdminJson.MAPPER.createObjectNode().set("migrations", list));
+            });
+        }
+
+        private CompletionStage<HttpResponse> migration(String flowId) {
+            Optional<FlowDefinition> flow = cluster.migrations().stream().filter(f -> f.id().equals(flowId)).findFirst();
+            if (flow.isEmpty()) {
+                return done(json(StatusCodes.NOT_FOUND, AdminJson.error("no migration or backfill flow '" + flowId
+                        + "' in the definition in force; GET /migrations lists them")));
+            }
+            return cluster.progress(flow.get()).thenApply(progress -> {
+                gauges.update(java.util.List.of(progress));
+                return json(StatusCodes.OK, AdminJson.migration(progress));
+            });
+        }
+
+        private CompletionStage<HttpResponse> project() {
+            return askProject(ProjectActor.Get::new)
+                    .thenApply(current -> {
+                        ProjectDefinition definition = ProjectDefinitionLoader.parse(current.text(), current.source());
+                        return json(StatusCodes.OK, AdminJson.project(current, definition, services.context().names(),
+                                table -> services.context().clickhouse().qualified(table)));
+                    })
+                    .exceptionally(error -> json(StatusCodes.SERVICE_UNAVAILABLE, AdminJson.error(
+                            "the project actor did not answer within moose-flows.admin.ask-timeout (" + settings.askTimeout()
+                                    + "); the cluster may still be forming, try again")));
+        }
+
+        private CompletionStage<ProjectActor.Current> askProject(java.util.function.Function<ActorRef<ProjectActor.Current>, ProjectActor.Command> command) {
+            return akka.actor.typed.javadsl.AskPattern.ask(project, command::apply, settings.askTimeout(), system.scheduler());
+        }
+
+        /**
+         * Plan (dry run) or apply a definition. 400 for a body that is not HOCON; 422 for one that
+         * is but cannot run (e.g. a migration narrowing a column type) or would change what is
+         * deployed; 503 when the cluster cannot apply it now.
+         */
+        private CompletionStage<HttpResponse> plan(String text, boolean apply) {
+            if (text.isBlank()) {
+                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("empty body; send the project definition (HOCON)")));
+            }
+            try {
+                ConfigFactory.parseString(text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF)).resolve();
+            } catch (ConfigException e) {
+                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("the body is not valid HOCON: " + e.getMessage())));
+            }
+            try {
+                ProjectDefinitionLoader.parse(text, REQUEST_BODY);
+            } catch (DefinitionException e) {
+                return done(refused("the definition cannot run", e.problems(), null));
+            }
+            java.time.Duration timeout = apply ? settings.applyTimeout() : settings.askTimeout();
+            CompletionStage<ProjectActor.ApplyResult> asked = akka.actor.typed.javadsl.AskPattern.ask(project,
+                    replyTo -> new ProjectActor.Apply(text, !apply, replyTo), timeout, system.scheduler());
+            return asked.thenApply(result -> {
+                if (result.plan() == null) {
+                    return refused("the definition cannot run", result.problems(), null);
+                }
+                if (!result.plan().acceptable()) {
+                    return refused("the plan is refused: applying only adds versions and flows", result.problems(), result);
+                }
+                if (apply && !result.applied() && !result.problems().isEmpty()) {
+                    ObjectNode body = AdminJson.error("not applied: " + String.join("; ", result.problems()));
+                    body.set("plan", AdminJson.plan(result.plan()));
+                    return json(StatusCodes.SERVICE_UNAVAILABLE, body);
+                }
+                ObjectNode body = AdminJson.MAPPER.createObjectNode()
+                        .put("applied", result.applied())
+                        .put("changesNothing", result.plan().changesNothing());
+                body.set("plan", AdminJson.plan(result.plan()));
+                return json(StatusCodes.OK, body);
+            }).exceptionally(error -> json(StatusCodes.SERVICE_UNAVAILABLE, AdminJson.error(
+                    "the project actor did not answer within " + timeout + " (moose-flows.admin."
+                            + (apply ? "apply-timeout" : "ask-timeout") + "); an apply may still complete, check GET /project")));
+        }
+
+        private CompletionStage<HttpResponse> shards() {
+            return cluster.shards().thenApply(byType -> json(StatusCodes.OK, AdminJson.MAPPER.valueToTree(byType)));
+        }
+
+        private CompletionStage<HttpResponse> metrics() {
+            return cluster.allProgress().thenApply(all -> {
+                gauges.update(all);
+                return HttpResponse.create().withStatus(StatusCodes.OK)
+                        .withEntity(HttpEntities.create(ContentTypes.TEXT_PLAIN_UTF8, services.metrics().scrape()));
+            });
+        }
+
+        // ---- authorization
+
+        private Route read(Supplier<Route> inner) {
+            return authorized(false, inner);
+        }
+
+        private Route change(Supplier<Route> inner) {
+            if (readOnly) {
+                return complete(json(StatusCodes.FORBIDDEN, AdminJson.error(
+                        "admin is read-only on this node (akka.management.http.route-providers-read-only = on)")));
+            }
+            return authorized(true, inner);
+        }
+
+        private Route authorized(boolean changes, Supplier<Route> inner) {
+            return optionalHeaderValueByName("Authorization", header -> switch (auth.check(changes, header)) {
+                case ALLOWED -> inner.get();
+                case NO_TOKEN_CONFIGURED -> complete(json(StatusCodes.FORBIDDEN, AdminJson.error(
+                        "no admin token is configured; set moose-flows.admin.token (or MOOSE_ADMIN_TOKEN) on the nodes")));
+                case REFUSED -> complete(json(StatusCodes.UNAUTHORIZED, AdminJson.error(
+                        "missing or wrong admin token; send Authorization: Bearer <moose-flows.admin.token>"))
+                        .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "moose-flows admin"))));
+            });
+        }
+
+        // ---- replies
+
+        private HttpResponse unknownFlow(String id) {
+            return json(StatusCodes.NOT_FOUND, AdminJson.error("no flow or table sync '" + id
+                    + "' in the definition in force; GET /flows lists them"));
+        }
+
+        private static HttpResponse refused(String what, java.util.List<String> problems, ProjectActor.ApplyResult result) {
+            ObjectNode body = AdminJson.error(what + ": " + String.join("; ", problems));
+            body.set("problems", AdminJson.MAPPER.valueToTree(problems));
+            if (result != null) {
+                body.set("plan", AdminJson.plan(result.plan()));
+            }
+            return json(StatusCodes.UNPROCESSABLE_ENTITY, body);
+        }
+
+        private static CompletionStage<HttpResponse> done(HttpResponse response) {
+            return CompletableFuture.completedFuture(response);
+        }
+
+        private static HttpResponse json(StatusCode status, Object body) {
+            return HttpResponse.create().withStatus(status)
+                    .withEntity(HttpEntities.create(ContentTypes.APPLICATION_JSON, AdminJson.bytes(body)));
+        }
+    }
+}
