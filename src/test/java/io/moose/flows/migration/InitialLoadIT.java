@@ -1,0 +1,135 @@
+package io.moose.flows.migration;
+
+import com.typesafe.config.Config;
+import com.typesafe.config.ConfigFactory;
+import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moose.flows.NodeConfig;
+import io.moose.flows.NodeContext;
+import io.moose.flows.Provisioning;
+import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.clickhouse.ClickHouseSettings;
+import io.moose.flows.kafka.KafkaSettings;
+import io.moose.flows.migration.InitialLoad.Chunk;
+import io.moose.flows.migration.InitialLoad.Cursor;
+import io.moose.flows.migration.InitialLoad.Cut;
+import io.moose.flows.model.FlowDefinition;
+import io.moose.flows.model.ProjectDefinition;
+import io.moose.flows.model.ProjectDefinitionLoader;
+import io.moose.flows.model.TopicNames;
+import io.moose.flows.testing.Infra;
+import org.apache.kafka.common.errors.ProducerFencedException;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/** The initial load's pieces against real Kafka and ClickHouse: which rows, in which chunks, and recognising a sent chunk. */
+class InitialLoadIT {
+
+    private NodeContext node;
+    private ClickHouse clickhouse;
+    private FlowDefinition migration;
+    private String sourceTopic;
+
+    @BeforeEach
+    void provision() throws Exception {
+        String namespace = Infra.uniqueName("load");
+        Config config = NodeConfig.load(ConfigFactory.parseString(String.join("\n",
+                "moose-flows.kafka.bootstrap-servers = \"" + Infra.get().kafkaBootstrap() + "\"",
+                "moose-flows.clickhouse.url = \"" + Infra.get().clickhouseUrl() + "\"",
+                "moose-flows.clickhouse.database = \"" + namespace + "\"")));
+        ProjectDefinition definition = ProjectDefinitionLoader.load(Infra.repoRoot().resolve("conf/project.conf"));
+        TopicNames names = TopicNames.withNamespace(namespace);
+        KafkaSettings kafka = KafkaSettings.from(config);
+        Provisioning.run(kafka, ClickHouseSettings.from(config), definition, names).requireOk();
+        clickhouse = ClickHouse.connect(ClickHouseSettings.from(config));
+        node = new NodeContext(config, new AtomicReference<>(definition), names, kafka, clickhouse, new SimpleMeterRegistry(), null);
+        migration = definition.flow("UserActivity_0_0_UserActivity_0_1").orElseThrow();
+        sourceTopic = names.ingestionTopic(migration.source());
+        // Rows as the table sync writes them: partition 0 offsets 0..9, partition 1 offsets 0..4,
+        // plus two rows from a bulk import (another origin).
+        StringBuilder rows = new StringBuilder();
+        for (int p = 0; p < 2; p++) {
+            for (int o = 0; o < (p == 0 ? 10 : 5); o++) {
+                rows.append(row("e-" + p + "-" + o, sourceTopic, p, o));
+            }
+        }
+        rows.append(row("bulk-0", "bulk-import", 0, 0)).append(row("bulk-1", "bulk-import", 0, 1));
+        clickhouse.insertJsonEachRow("UserActivity_0_0", rows.toString().getBytes(StandardCharsets.UTF_8)).toCompletableFuture().get();
+    }
+
+    @AfterEach
+    void close() {
+        clickhouse.close();
+    }
+
+    private static String row(String eventId, String topic, int partition, long offset) {
+        return "{\"eventId\":\"" + eventId + "\",\"timestamp\":\"2024-01-31 12:00:00\",\"userId\":\"u\",\"activity\":\"click:x@/\","
+                + "\"_src_topic\":\"" + topic + "\",\"_src_partition\":" + partition + ",\"_src_offset\":" + offset + "}\n";
+    }
+
+    @Test
+    void loadCarriesRowsBelowTheCutAndRowsOfOtherOriginsInCoordinateOrder() throws Exception {
+        try (InitialLoad load = new InitialLoad(migration, node)) {
+            Cut cut = new Cut(Map.of(sourceTopic, Map.of(0, 7L, 1, 5L, 2, 0L)));
+            assertEquals(7 + 5 + 2, get(load.countRows(cut)));
+
+            Chunk first = get(load.readChunk(cut, Cursor.START, 6));
+            assertEquals(6, first.rows().size());
+            assertEquals(new Cursor("bulk-import", 0, 1), first.rows().get(1).origin());
+            Chunk second = get(load.readChunk(cut, first.last(), 100));
+            assertEquals(8, second.rows().size());
+            assertEquals(new Cursor(sourceTopic, 1, 4), second.last());
+            assertTrue(get(load.readChunk(cut, second.last(), 100)).isEmpty(), "nothing after the last row below the cut");
+
+            Chunk again = get(load.rereadChunk(cut, first.last(), second.last()));
+            assertEquals(second.rows().stream().map(r -> r.origin()).toList(), again.rows().stream().map(r -> r.origin()).toList());
+            String record = new String(first.rows().get(2).value(), StandardCharsets.UTF_8);
+            assertFalse(record.contains("_src_"), "loaded records carry the model's columns only: " + record);
+        }
+    }
+
+    @Test
+    void chunkCommittedInKafkaIsRecognisedAndTheZombieLoaderIsFenced() throws Exception {
+        Cut cut = new Cut(Map.of(sourceTopic, Map.of(0, 10L, 1, 5L, 2, 0L)));
+        InitialLoad crashed = new InitialLoad(migration, node);
+        Map<Integer, Long> endsBefore = get(crashed.inputEndOffsets());
+        Chunk chunk = get(crashed.readChunk(cut, Cursor.START, 4));
+        get(crashed.send(7, chunk));
+
+        try (InitialLoad successor = new InitialLoad(migration, node)) {
+            assertTrue(get(successor.chunkCommitted(7, endsBefore)), "the committed chunk is found by its header");
+            assertFalse(get(successor.chunkCommitted(8, endsBefore)), "a chunk never sent is not");
+            ExecutionException fenced = assertThrows(ExecutionException.class, () -> get(crashed.send(8, chunk)));
+            assertTrue(causedBy(fenced, ProducerFencedException.class), () -> "not fenced: " + fenced);
+        } finally {
+            crashed.close();
+        }
+    }
+
+    private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
+        for (Throwable e = error; e != null; e = e.getCause()) {
+            if (type.isInstance(e)) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    private static <T> T get(CompletionStage<T> stage) throws Exception {
+        return stage.toCompletableFuture().get(60, TimeUnit.SECONDS);
+    }
+}
