@@ -32,9 +32,9 @@ public final class ClusterProcesses implements AutoCloseable {
         this.namespace = namespace;
         this.state = state;
         this.projectFile = projectFile;
-        this.ingestBase = 19180 + portOffset;
-        this.adminBase = 19658 + portOffset;
-        this.remoteBase = 27620 + portOffset;
+        this.ingestBase = 21180 + portOffset;
+        this.adminBase = 21658 + portOffset;
+        this.remoteBase = 28620 + portOffset;
         this.extraOptions = extraOptions;
     }
 
