@@ -87,10 +87,16 @@ public final class ClusterProcesses implements AutoCloseable {
         return "http://127.0.0.1:" + (adminBase + node - 1);
     }
 
-    /** Which node (1-based) an Akka address such as akka://moose-flows@127.0.0.1:26521 belongs to. */
+    /**
+     * Which node (1-based) an Akka address such as akka://moose-flows@127.0.0.1:28621 belongs to;
+     * -1 when the address is empty (an entity that did not answer).
+     */
     public int nodeOf(String akkaAddress) {
-        int port = Integer.parseInt(akkaAddress.substring(akkaAddress.lastIndexOf(':') + 1));
-        return port - remoteBase + 1;
+        int colon = akkaAddress.lastIndexOf(':');
+        if (colon < 0 || colon == akkaAddress.length() - 1) {
+            return -1;
+        }
+        return Integer.parseInt(akkaAddress.substring(colon + 1)) - remoteBase + 1;
     }
 
     public Path logOf(int node) {
