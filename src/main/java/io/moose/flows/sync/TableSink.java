@@ -114,7 +114,7 @@ public final class TableSink {
                     log.info("{} {}: resuming {} -> {} above {}", owner, hop, topic, table, highest);
                     return consume(partitions, highest, context)
                             .via(batches(context))
-                            .via(insert(context))
+                            .via(insert(context, new HashMap<>(highest)))
                             .via(commitGroup());
                 });
         return Source.completionStageSource(started).mapMaterializedValue(m -> NotUsed.getInstance());
@@ -174,14 +174,32 @@ public final class TableSink {
         return new EncodedBatch(body.toByteArray(), rows, invalid, next);
     }
 
-    /** One INSERT per batch, one at a time. A failure fails the run (it restarts from the high-water mark). */
-    Flow<EncodedBatch, EncodedBatch, NotUsed> insert(HopContext context) {
+    /**
+     * One INSERT per batch, one at a time. A failure fails the run (it restarts from the high-water mark).
+     *
+     * <p>Before each INSERT the run re-reads the table's high-water marks: if any moved past what this
+     * run itself inserted ({@code inserted}, per partition), another sink took over meanwhile, e.g. on
+     * a survivor while this node was paused and downed, and this run is stale: it fails instead of
+     * inserting rows the other one already did. (Found by ops/chaos: a node resumed after SIGSTOP
+     * inserted its pending batch before learning it had been downed.)
+     */
+    Flow<EncodedBatch, EncodedBatch, NotUsed> insert(HopContext context, Map<Integer, Long> inserted) {
         return Flow.<EncodedBatch>create().mapAsync(1, batch -> {
             if (batch.rows() == 0) {
                 return CompletableFuture.completedFuture(batch);
             }
             long started = System.nanoTime();
-            return clickhouse.insertJsonEachRow(table, batch.body()).thenApply(done -> {
+            return TableWatermarks.highestOffsets(clickhouse, table, topic).thenCompose(current -> {
+                for (Map.Entry<Integer, Long> mark : current.entrySet()) {
+                    if (mark.getValue() > inserted.getOrDefault(mark.getKey(), -1L)) {
+                        throw new IllegalStateException(table + " holds " + topic + "-" + mark.getKey() + " up to offset "
+                                + mark.getValue() + ", which this sink did not insert: another sink took over; restarting"
+                                + " from the table's high-water mark");
+                    }
+                }
+                return clickhouse.insertJsonEachRow(table, batch.body());
+            }).thenApply(done -> {
+                batch.nextOffsets().forEach((tp, next) -> inserted.merge(tp.partition(), next - 1, Math::max));
                 insertTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                 insertRows.record(batch.rows());
                 context.processed(batch.rows());
