@@ -99,7 +99,7 @@ public final class ProjectActor extends EventSourcedBehavior<ProjectActor.Comman
 
     private ProjectActor(ActorContext<Command> ctx, TopicNames names, Function<ProjectDefinition, CompletionStage<?>> provision,
                          ActorRef<Topic.Command<DefinitionChanged>> topic) {
-        super(PersistenceId.ofUniqueId("project"));
+        super(PersistenceId.ofUniqueId(names.persistenceType("project")));
         this.ctx = ctx;
         this.names = names;
         this.provision = provision;

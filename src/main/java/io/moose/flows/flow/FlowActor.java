@@ -88,7 +88,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Flo
     private boolean stopping;
 
     private FlowActor(ActorContext<Command> ctx, FlowDefinition flow, NodeContext node) {
-        super(PersistenceId.of(ENTITY_KEY.name(), flow.id()));
+        super(PersistenceId.of(node.names().persistenceType(ENTITY_KEY.name()), flow.id()));
         this.ctx = ctx;
         this.flow = flow;
         this.streams = new RunnerLifecycle(() -> node.runners().flow(flow));

@@ -167,7 +167,7 @@ public final class MigrationActor
     private int failures;
 
     private MigrationActor(ActorContext<Command> ctx, TimerScheduler<Command> timers, FlowDefinition flow, NodeContext node) {
-        super(PersistenceId.of(ENTITY_KEY.name(), flow.id()));
+        super(PersistenceId.of(node.names().persistenceType(ENTITY_KEY.name()), flow.id()));
         this.ctx = ctx;
         this.timers = timers;
         this.flow = flow;

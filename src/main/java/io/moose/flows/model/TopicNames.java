@@ -49,6 +49,14 @@ public final class TopicNames {
         return GROUP_PREFIX + kafkaPrefix + owner + "." + hop.id();
     }
 
+    /**
+     * The persistence type of an entity (journal rows are keyed {@code <type>|<id>}): namespaced like
+     * the Kafka names, so deployments sharing one journal database never read each other's state.
+     */
+    public String persistenceType(String entityType) {
+        return kafkaPrefix + entityType;
+    }
+
     /** Stable per owner and hop, so a restarted stream fences the zombie it replaces. */
     public String transactionalId(String owner, Hop hop) {
         return consumerGroup(owner, hop);

@@ -92,7 +92,7 @@ public final class TableSyncActor
     private boolean stopping;
 
     private TableSyncActor(ActorContext<Command> ctx, String entityId, NodeContext node, ModelVersion version) {
-        super(PersistenceId.of(ENTITY_KEY.name(), entityId));
+        super(PersistenceId.of(node.names().persistenceType(ENTITY_KEY.name()), entityId));
         this.ctx = ctx;
         this.entityId = entityId;
         this.source = node.names().ingestionTopic(version.ref());

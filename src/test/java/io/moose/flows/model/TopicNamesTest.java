@@ -60,6 +60,12 @@ class TopicNamesTest {
     }
 
     @Test
+    void namespaceSeparatesPersistedStateOfDeploymentsSharingAJournal() {
+        assertEquals("Flow", TopicNames.plain().persistenceType("Flow"));
+        assertEquals("staging.Flow", TopicNames.withNamespace("staging").persistenceType("Flow"));
+    }
+
+    @Test
     void versionRefParsesTheModelSlashVersionForm() {
         assertEquals(USER_ACTIVITY_0_1, VersionRef.parse("UserActivity/0.1"));
         assertEquals("UserActivity/0.1", USER_ACTIVITY_0_1.toString());
