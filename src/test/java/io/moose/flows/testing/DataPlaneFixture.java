@@ -176,14 +176,22 @@ public final class DataPlaneFixture implements AutoCloseable {
                 .getBytes(StandardCharsets.UTF_8);
     }
 
+    /**
+     * Produces and waits for every acknowledgement: flush alone does not report failed sends, and a
+     * test that expects exact counts must know its input really is in Kafka.
+     */
     public void produce(String topic, List<ProducerRecord<byte[], byte[]>> records) {
-        try {
-            for (ProducerRecord<byte[], byte[]> r : records) {
-                producer.send(r);
+        List<java.util.concurrent.Future<?>> acks = new ArrayList<>(records.size());
+        for (ProducerRecord<byte[], byte[]> r : records) {
+            acks.add(producer.send(r));
+        }
+        producer.flush();
+        for (var ack : acks) {
+            try {
+                ack.get(60, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                throw new IllegalStateException("Kafka did not accept a record for " + topic + "; the test input is incomplete", e);
             }
-            producer.flush();
-        } catch (RuntimeException e) {
-            throw new IllegalStateException("producing to " + topic, e);
         }
     }
 
