@@ -59,8 +59,10 @@ class ClusterFailoverIT {
             cluster.up(NODES);
             TableCounts tables = new TableCounts(clickhouse);
             new IngestClient(cluster.ingestUrl(1)).ingestUserActivity("0.0", "hist", HISTORY, 2_000);
-            TableCounts.await("history in UserActivity_0_0", SETTLE, () -> tables.rows("UserActivity_0_0") == HISTORY,
-                    () -> "rows " + tables.rows("UserActivity_0_0"));
+            // The regular flow too, so no backlog downstream of it blurs what pausing it does.
+            TableCounts.await("history in UserActivity_0_0 and ParsedActivity_0_0", SETTLE,
+                    () -> tables.rows("UserActivity_0_0") == HISTORY && tables.rows("ParsedActivity_0_0") == HISTORY,
+                    () -> "rows " + tables.rows("UserActivity_0_0") + " / " + tables.rows("ParsedActivity_0_0"));
             List<String> ingest = IntStream.rangeClosed(1, NODES).mapToObj(cluster::ingestUrl).toList();
 
             try (SteadyLoad live = new SteadyLoad(ingest, "0.0", "live", 20, 100)) {
