@@ -2,7 +2,6 @@ package io.moose.flows;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moose.flows.clickhouse.ClickHouse;
-import io.moose.flows.clickhouse.ClickHouseSettings;
 import io.moose.flows.model.TopicNames;
 import io.moose.flows.model.VersionRef;
 import io.moose.flows.testing.ClusterProcesses;
@@ -52,8 +51,7 @@ class NodeCrashIT {
             }
             producer.join();
 
-            try (ClickHouse clickhouse = ClickHouse.connect(new ClickHouseSettings(Infra.get().clickhouseUrl(),
-                    cluster.namespace, "default", "", Duration.ofSeconds(30), Duration.ofSeconds(5)))) {
+            try (ClickHouse clickhouse = TableCounts.connect(cluster.namespace)) {
                 TableCounts tables = new TableCounts(clickhouse);
                 Map<String, Long> expected = Map.of("UserActivity_0_0", (long) N, "ParsedActivity_0_0", (long) N,
                         "UserActivity_0_1", (long) N + M, "ParsedActivity_0_1", (long) N + M);

@@ -43,6 +43,9 @@ public final class ClickHouse implements AutoCloseable {
                 // The JDK connection needs no extra dependency; naming it avoids a fallback warning per request.
                 .option(com.clickhouse.client.http.config.ClickHouseHttpOption.CONNECTION_PROVIDER,
                         com.clickhouse.client.http.config.HttpConnectionProvider.HTTP_URL_CONNECTION)
+                // The client's default pool is JVM-wide and as small as the core count; every sink and
+                // load of a node shares this client, and one slow request must not hold up the others.
+                .option(ClickHouseClientOption.MAX_THREADS_PER_CLIENT, settings.maxConcurrentRequests())
                 .option(ClickHouseClientOption.COMPRESS, false)
                 .option(ClickHouseClientOption.DECOMPRESS, false)
                 .option(ClickHouseClientOption.SOCKET_TIMEOUT, (int) settings.requestTimeout().toMillis())

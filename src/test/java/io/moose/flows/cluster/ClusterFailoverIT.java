@@ -3,7 +3,6 @@ package io.moose.flows.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moose.flows.clickhouse.ClickHouse;
-import io.moose.flows.clickhouse.ClickHouseSettings;
 import io.moose.flows.testing.ClusterProcesses;
 import io.moose.flows.testing.Infra;
 import io.moose.flows.testing.IngestClient;
@@ -264,7 +263,6 @@ class ClusterFailoverIT {
     }
 
     private static ClickHouse connect(ClusterProcesses cluster) {
-        return ClickHouse.connect(new ClickHouseSettings(Infra.get().clickhouseUrl(), cluster.namespace, "default", "",
-                Duration.ofSeconds(30), Duration.ofSeconds(5)));
+        return TableCounts.connect(cluster.namespace);
     }
 }

@@ -16,6 +16,12 @@ public final class TableCounts {
         this.clickhouse = clickhouse;
     }
 
+    /** A client of the harness's ClickHouse for one database, with the node's default settings. */
+    public static ClickHouse connect(String database) {
+        return ClickHouse.connect(io.moose.flows.clickhouse.ClickHouseSettings.from(io.moose.flows.NodeConfig.load())
+                .withUrl(Infra.get().clickhouseUrl()).withDatabase(database));
+    }
+
     public long rows(String table) {
         return single("SELECT count() FROM " + clickhouse.qualified(table));
     }
