@@ -104,12 +104,15 @@ class ClusterFailoverIT {
         assertEquals("paused", paused.get("state").asText());
         int holder = cluster.nodeOf(get(cluster, 1, "/flows/" + REGULAR_FLOW).get("node").asText());
         cluster.kill(holder);
+        long killed = System.nanoTime();
         int other = holder % NODES + 1;
         TableCounts.await("the paused flow back on a live node", FAILOVER, () -> {
             JsonNode flow = tryGet(cluster, other, "/flows/" + REGULAR_FLOW);
             return flow != null && !flow.get("state").asText().equals("unknown")
                     && cluster.nodeOf(flow.get("node").asText()) > 0 && cluster.nodeOf(flow.get("node").asText()) != holder;
         }, () -> String.valueOf(tryGet(cluster, other, "/flows/" + REGULAR_FLOW)));
+        System.out.printf("failover: SIGKILL -> paused flow answering from another node in %d ms%n",
+                (System.nanoTime() - killed) / 1_000_000);
         assertEquals("paused", get(cluster, other, "/flows/" + REGULAR_FLOW).get("state").asText());
         long parsed = tables.rows("ParsedActivity_0_0");
         long raw = tables.rows("UserActivity_0_0");
@@ -139,12 +142,15 @@ class ClusterFailoverIT {
             long checkpointed = before.get("rowsLoaded").asLong();
             int holder = cluster.nodeOf(before.get("node").asText());
             cluster.kill(holder);
+            long killed = System.nanoTime();
             kills++;
             TableCounts.await("the load resumed elsewhere from its checkpoint", FAILOVER, () -> {
                 JsonNode m = anyGet(cluster, "/migrations/" + UA_MIGRATION);
                 int runsOn = m == null ? -1 : cluster.nodeOf(m.get("node").asText());
                 return runsOn > 0 && runsOn != holder && m.get("rowsLoaded").asLong() >= checkpointed;
             }, () -> String.valueOf(anyGet(cluster, "/migrations/" + UA_MIGRATION)));
+            System.out.printf("failover: SIGKILL -> initial load running on another node in %d ms (checkpoint %d rows)%n",
+                    (System.nanoTime() - killed) / 1_000_000, checkpointed);
             cluster.start(holder);
         }
         return kills;
