@@ -22,6 +22,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
+import java.util.function.Supplier;
 
 /** Starts the real data plane (table syncs and flow hops) for the node's entities. */
 final class DataPlaneRunners implements NodeContext.Runners {
@@ -51,17 +52,7 @@ final class DataPlaneRunners implements NodeContext.Runners {
     public Runner tableSync(ModelVersion version) {
         TableSyncRunner runner = new TableSyncRunner(system, kafka, sinkSettings, version, names, clickhouse, metrics);
         runner.start();
-        return new Runner() {
-            @Override
-            public CompletionStage<Done> stop() {
-                return runner.stop();
-            }
-
-            @Override
-            public List<HopView> status() {
-                return List.of(view(runner.status()));
-            }
-        };
+        return runner(runner::stop, () -> List.of(view(runner.status())));
     }
 
     @Override
@@ -69,15 +60,19 @@ final class DataPlaneRunners implements NodeContext.Runners {
         FlowRunner runner = new FlowRunner(system, kafka, flowSettings, sinkSettings, definition.get(), flow, names,
                 clickhouse, metrics);
         runner.start();
+        return runner(runner::stop, () -> runner.status().hops().stream().map(DataPlaneRunners::view).toList());
+    }
+
+    private static Runner runner(Supplier<CompletionStage<Done>> stop, Supplier<List<HopView>> status) {
         return new Runner() {
             @Override
             public CompletionStage<Done> stop() {
-                return runner.stop();
+                return stop.get();
             }
 
             @Override
             public List<HopView> status() {
-                return runner.status().hops().stream().map(DataPlaneRunners::view).toList();
+                return status.get();
             }
         };
     }

@@ -15,6 +15,7 @@ import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.moose.flows.CborSerializable;
 import io.moose.flows.EntityStatus;
+import io.moose.flows.PauseState;
 import io.moose.flows.NodeContext;
 import io.moose.flows.migration.MigrationActor;
 import io.moose.flows.model.FlowDefinition;
@@ -27,7 +28,7 @@ import java.util.Optional;
  * the cluster. Pause and resume are persisted. A flow that loads history starts its copy-in only
  * after its {@link MigrationActor} has recorded the cut and positioned the copy-in there.
  */
-public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, FlowActor.Event, FlowActor.State> {
+public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, PauseState.Event, PauseState> {
 
     public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "Flow");
 
@@ -56,17 +57,6 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Flo
     private record CutAnswered(boolean ready) implements Command {
     }
 
-    public interface Event extends CborSerializable {
-    }
-
-    public record Paused() implements Event {
-    }
-
-    public record Resumed() implements Event {
-    }
-
-    public record State(boolean paused) implements CborSerializable {
-    }
 
     public static Behavior<Command> create(String flowId, NodeContext node) {
         return Behaviors.setup(ctx -> {
@@ -97,17 +87,17 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Flo
     }
 
     @Override
-    public State emptyState() {
-        return new State(false);
+    public PauseState emptyState() {
+        return PauseState.RUNNING;
     }
 
     @Override
-    public SignalHandler<State> signalHandler() {
+    public SignalHandler<PauseState> signalHandler() {
         return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::ensureRunning).build();
     }
 
     @Override
-    public CommandHandler<Command, Event, State> commandHandler() {
+    public CommandHandler<Command, PauseState.Event, PauseState> commandHandler() {
         return newCommandHandlerBuilder()
                 .forAnyState()
                 .onCommand(KeepAlive.class, (state, cmd) -> {
@@ -121,14 +111,14 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Flo
                     return Effect().none();
                 })
                 .onCommand(Pause.class, (state, cmd) -> {
-                    EffectBuilder<Event, State> effect = state.paused() ? Effect().none() : Effect().persist(new Paused());
+                    EffectBuilder<PauseState.Event, PauseState> effect = state.paused() ? Effect().none() : Effect().persist(new PauseState.Paused());
                     return effect.thenRun(s -> {
                         streams.stop();
                         cmd.replyTo().tell(status(s));
                     });
                 })
                 .onCommand(Resume.class, (state, cmd) -> {
-                    EffectBuilder<Event, State> effect = state.paused() ? Effect().persist(new Resumed()) : Effect().none();
+                    EffectBuilder<PauseState.Event, PauseState> effect = state.paused() ? Effect().persist(new PauseState.Resumed()) : Effect().none();
                     return effect.thenRun(s -> {
                         ensureRunning(s);
                         cmd.replyTo().tell(status(s));
@@ -144,7 +134,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Flo
                 .build();
     }
 
-    private void ensureRunning(State state) {
+    private void ensureRunning(PauseState state) {
         if (state.paused() || stopping) {
             return;
         }
@@ -169,15 +159,11 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Flo
     }
 
     @Override
-    public EventHandler<State, Event> eventHandler() {
-        return newEventHandlerBuilder()
-                .forAnyState()
-                .onEvent(Paused.class, (state, event) -> new State(true))
-                .onEvent(Resumed.class, (state, event) -> new State(false))
-                .build();
+    public EventHandler<PauseState, PauseState.Event> eventHandler() {
+        return PauseState::apply;
     }
 
-    private EntityStatus status(State state) {
+    private EntityStatus status(PauseState state) {
         String phase = stopping ? "stopping"
                 : state.paused() ? "paused"
                 : streams.isRunning() ? "running"

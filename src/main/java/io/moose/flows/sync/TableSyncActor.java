@@ -15,6 +15,7 @@ import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.moose.flows.CborSerializable;
 import io.moose.flows.EntityStatus;
+import io.moose.flows.PauseState;
 import io.moose.flows.NodeContext;
 import io.moose.flows.flow.RunnerLifecycle;
 import io.moose.flows.model.ModelVersion;
@@ -27,7 +28,7 @@ import java.util.Optional;
  * the cluster. Whether it is paused is persisted, so a pause survives handoff and crashes.
  */
 public final class TableSyncActor
-        extends EventSourcedBehavior<TableSyncActor.Command, TableSyncActor.Event, TableSyncActor.State> {
+        extends EventSourcedBehavior<TableSyncActor.Command, PauseState.Event, PauseState> {
 
     public static final EntityTypeKey<Command> ENTITY_KEY = EntityTypeKey.create(Command.class, "TableSync");
 
@@ -54,17 +55,6 @@ public final class TableSyncActor
     private record Drained() implements Command {
     }
 
-    public interface Event extends CborSerializable {
-    }
-
-    public record Paused() implements Event {
-    }
-
-    public record Resumed() implements Event {
-    }
-
-    public record State(boolean paused) implements CborSerializable {
-    }
 
     /** Entity id of a version's table sync: its table name, e.g. {@code UserActivity_0_1}. */
     public static String entityId(VersionRef version) {
@@ -101,12 +91,12 @@ public final class TableSyncActor
     }
 
     @Override
-    public State emptyState() {
-        return new State(false);
+    public PauseState emptyState() {
+        return PauseState.RUNNING;
     }
 
     @Override
-    public SignalHandler<State> signalHandler() {
+    public SignalHandler<PauseState> signalHandler() {
         return newSignalHandlerBuilder()
                 .onSignal(RecoveryCompleted.instance(), state -> {
                     if (!state.paused()) {
@@ -117,7 +107,7 @@ public final class TableSyncActor
     }
 
     @Override
-    public CommandHandler<Command, Event, State> commandHandler() {
+    public CommandHandler<Command, PauseState.Event, PauseState> commandHandler() {
         return newCommandHandlerBuilder()
                 .forAnyState()
                 .onCommand(KeepAlive.class, (state, cmd) -> {
@@ -127,14 +117,14 @@ public final class TableSyncActor
                     return Effect().none();
                 })
                 .onCommand(Pause.class, (state, cmd) -> {
-                    EffectBuilder<Event, State> effect = state.paused() ? Effect().none() : Effect().persist(new Paused());
+                    EffectBuilder<PauseState.Event, PauseState> effect = state.paused() ? Effect().none() : Effect().persist(new PauseState.Paused());
                     return effect.thenRun(s -> {
                         streams.stop();
                         cmd.replyTo().tell(status(s));
                     });
                 })
                 .onCommand(Resume.class, (state, cmd) -> {
-                    EffectBuilder<Event, State> effect = state.paused() ? Effect().persist(new Resumed()) : Effect().none();
+                    EffectBuilder<PauseState.Event, PauseState> effect = state.paused() ? Effect().persist(new PauseState.Resumed()) : Effect().none();
                     return effect.thenRun(s -> {
                         if (!stopping) {
                             streams.start();
@@ -153,15 +143,11 @@ public final class TableSyncActor
     }
 
     @Override
-    public EventHandler<State, Event> eventHandler() {
-        return newEventHandlerBuilder()
-                .forAnyState()
-                .onEvent(Paused.class, (state, event) -> new State(true))
-                .onEvent(Resumed.class, (state, event) -> new State(false))
-                .build();
+    public EventHandler<PauseState, PauseState.Event> eventHandler() {
+        return PauseState::apply;
     }
 
-    private EntityStatus status(State state) {
+    private EntityStatus status(PauseState state) {
         String phase = stopping ? "stopping" : state.paused() ? "paused" : streams.isRunning() ? "running" : "starting";
         String address = ctx.getSystem().address().toString();
         return new EntityStatus("table-sync", entityId, source, target, phase, address, streams.status());

@@ -237,18 +237,7 @@ public final class DataPlaneFixture implements AutoCloseable {
 
     /** Waits until the condition holds, polling; fails with the description and last value on timeout. */
     public static void await(String what, Duration timeout, BooleanSupplier condition, Supplier<String> state) {
-        Instant deadline = Instant.now().plus(timeout);
-        while (!condition.getAsBoolean()) {
-            if (Instant.now().isAfter(deadline)) {
-                throw new AssertionError("timed out after " + timeout + " waiting for " + what + "; now " + state.get());
-            }
-            try {
-                Thread.sleep(200);
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                throw new AssertionError("interrupted waiting for " + what);
-            }
-        }
+        TableCounts.await(what, timeout, condition, state);
     }
 
     public static <T> T join(java.util.concurrent.CompletionStage<T> stage) {
