@@ -169,8 +169,14 @@ final class IngestRoutes extends AllDirectives {
             return CompletableFuture.completedFuture(json(StatusCodes.OK, accepted));
         }
         List<byte[]> values = new ArrayList<>(records.size());
-        for (JsonNode record : records) {
-            values.add(compact(record));
+        for (int i = 0; i < records.size(); i++) {
+            byte[] value = compact(records.get(i));
+            if (value.length > writer.maxRecordBytes()) {
+                return CompletableFuture.completedFuture(json(StatusCodes.PAYLOAD_TOO_LARGE, error("record " + i + " is "
+                        + value.length + " bytes; Kafka takes records of at most " + writer.maxRecordBytes()
+                        + " bytes (max.request.size); nothing was written")));
+            }
+            values.add(value);
         }
         return writer.write(names.ingestionTopic(version.ref()), values)
                 .thenApply(done -> json(StatusCodes.OK, accepted));

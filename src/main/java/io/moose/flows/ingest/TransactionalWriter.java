@@ -55,16 +55,19 @@ final class TransactionalWriter implements AutoCloseable {
     private final BlockingQueue<Slot> idle;
     private final ExecutorService workers;
     private final ScheduledExecutorService timer;
+    private final int maxRecordBytes;
 
     TransactionalWriter(KafkaSettings kafka, IngestSettings settings, TopicNames names) {
         this.settings = settings;
         this.idle = new ArrayBlockingQueue<>(settings.producers());
+        int largest = Integer.MAX_VALUE;
         for (int i = 0; i < settings.producers(); i++) {
             Map<String, Object> config = producerConfig(kafka, settings, names.ingestTransactionalId(settings.nodeId(), i));
             // Producers are created on first use; a configuration error should stop the node now instead.
-            new ProducerConfig(config);
+            largest = new ProducerConfig(config).getInt(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
             idle.add(new Slot(config));
         }
+        this.maxRecordBytes = largest;
         AtomicInteger threadNumber = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(settings.producers(), r -> daemon(r, "ingest-producer-" + threadNumber.getAndIncrement()));
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ingest-produce-timeout"));
@@ -93,6 +96,14 @@ final class TransactionalWriter implements AutoCloseable {
         config.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         config.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class);
         return config;
+    }
+
+    /**
+     * The largest record the producers send (max.request.size): a bigger one is the client's mistake,
+     * not Kafka's unavailability, so the route refuses it up front.
+     */
+    int maxRecordBytes() {
+        return maxRecordBytes;
     }
 
     /** Completes when every value is committed to {@code topic}; fails with {@link Unavailable} when none is. */

@@ -197,6 +197,23 @@ class IngestIT {
     }
 
     @Test
+    void aRecordLargerThanKafkaTakesGives413NamingItAndNothingIsWritten() throws Exception {
+        Config smallRecords = ConfigFactory.parseString("moose-flows.kafka.client-properties { \"max.request.size\" = 2048 }")
+                .withFallback(testConfig(Infra.get().kafkaBootstrap(), "10s"));
+        IngestServer small = IngestServer.start(system, smallRecords, EXAMPLE, names, new SimpleMeterRegistry()).toCompletableFuture().get(30, TimeUnit.SECONDS);
+        try {
+            String huge = "[" + record("huge-0") + ",{\"eventId\":\"huge-1\",\"timestamp\":0,\"userId\":\"u\",\"region\":\"eu\","
+                    + "\"activity\":\"" + "x".repeat(3_000) + "\"}]";
+            JsonNode body = expect(413, HTTP.send(request(small.port(), "/ingest/UserActivity/0.1", huge, API_KEY),
+                    HttpResponse.BodyHandlers.ofString()));
+            assertTrue(body.get("error").asText().startsWith("record 1 is"), body.toString());
+        } finally {
+            small.stop().toCompletableFuture().get(30, TimeUnit.SECONDS);
+        }
+        assertEquals(0, committed(names.ingestionTopic(LATEST)).stream().filter(r -> eventId(r).startsWith("huge-")).count());
+    }
+
+    @Test
     void aSwappedDefinitionIsUsedByTheNextRequest() throws Exception {
         ProjectDefinition onlyParsed = new ProjectDefinition(
                 EXAMPLE.models().stream().filter(m -> m.name().equals("ParsedActivity")).toList(), List.of());
