@@ -10,6 +10,7 @@ import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.errors.UnknownTopicOrPartitionException;
 
 import java.util.ArrayList;
 import java.util.LinkedHashSet;
@@ -92,17 +93,27 @@ public final class TopicProvisioner {
             throws InterruptedException, ExecutionException, TimeoutException {
         long deadline = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(timeoutMs);
         while (!created.isEmpty()) {
-            Map<String, TopicDescription> descriptions = admin.describeTopics(created).all()
-                    .get(timeoutMs, TimeUnit.MILLISECONDS);
-            boolean ready = descriptions.values().stream()
-                    .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
-            if (ready) {
+            if (leadersElected(created, timeoutMs)) {
                 return;
             }
             if (System.nanoTime() > deadline) {
                 throw new TimeoutException("partitions of " + created + " have no leader after " + timeoutMs + " ms");
             }
             Thread.sleep(LEADER_POLL_MILLIS);
+        }
+    }
+
+    /** False while the new topics' metadata has not reached the broker we ask, or a partition has no leader yet. */
+    private boolean leadersElected(List<String> topics, long timeoutMs)
+            throws InterruptedException, ExecutionException, TimeoutException {
+        try {
+            return admin.describeTopics(topics).all().get(timeoutMs, TimeUnit.MILLISECONDS).values().stream()
+                    .allMatch(d -> d.partitions().stream().allMatch(p -> p.leader() != null && !p.leader().isEmpty()));
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof UnknownTopicOrPartitionException) {
+                return false;
+            }
+            throw e;
         }
     }
 
