@@ -15,6 +15,10 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -51,12 +55,47 @@ public final class FlowHops {
                     context.controlledBy(control);
                     return control;
                 })
-                .map(message -> ProducerMessage.single(copyOf(message.record(), to), message.partitionOffset()))
+                // While the producer is busy (e.g. committing), records queue up and go on as one
+                // message per source partition, carrying that partition's last offset: fewer stream
+                // elements per record, and each offset is still committed in the transaction holding
+                // every record at or below it.
+                .batch(settings.maxPollRecords(), FlowHops::newBatch, FlowHops::addTo)
+                .mapConcat(messages -> perPartition(messages, to))
                 .via(Transactional.flow(producer(), transactionalId))
                 .map(result -> {
-                    context.processed(1);
+                    context.processed(result instanceof ProducerMessage.MultiResult<byte[], byte[], ?> multi ? multi.getParts().size() : 1);
                     return result;
                 });
+    }
+
+    private static List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> newBatch(
+            ConsumerMessage.TransactionalMessage<byte[], byte[]> first) {
+        List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> batch = new ArrayList<>();
+        batch.add(first);
+        return batch;
+    }
+
+    private static List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> addTo(
+            List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> batch, ConsumerMessage.TransactionalMessage<byte[], byte[]> next) {
+        batch.add(next);
+        return batch;
+    }
+
+    /** One multi-message per source partition, in offset order, with the partition's last offset. */
+    static List<ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset>> perPartition(
+            List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> messages, String to) {
+        Map<org.apache.kafka.common.TopicPartition, List<ConsumerMessage.TransactionalMessage<byte[], byte[]>>> byPartition = new LinkedHashMap<>();
+        for (ConsumerMessage.TransactionalMessage<byte[], byte[]> m : messages) {
+            byPartition.computeIfAbsent(new org.apache.kafka.common.TopicPartition(m.record().topic(), m.record().partition()),
+                    k -> new ArrayList<>()).add(m);
+        }
+        List<ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset>> envelopes = new ArrayList<>();
+        for (List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> partition : byPartition.values()) {
+            List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>(partition.size());
+            partition.forEach(m -> records.add(copyOf(m.record(), to)));
+            envelopes.add(ProducerMessage.multi(records, partition.get(partition.size() - 1).partitionOffset()));
+        }
+        return envelopes;
     }
 
     static ProducerRecord<byte[], byte[]> copyOf(ConsumerRecord<byte[], byte[]> record, String to) {

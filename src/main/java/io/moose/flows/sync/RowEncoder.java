@@ -38,6 +38,17 @@ public final class RowEncoder {
     }
 
     public byte[] encode(byte[] value, String topic, int partition, long offset) throws InvalidRecordException {
+        ByteArrayBuilder out = new ByteArrayBuilder(value.length + 64);
+        encodeInto(value, topic, partition, offset, out);
+        return out.toByteArray();
+    }
+
+    /**
+     * Appends the row to {@code out}, so a batch is encoded into one buffer instead of one array per
+     * row copied again. An invalid record throws before anything is written.
+     */
+    public void encodeInto(byte[] value, String topic, int partition, long offset, ByteArrayBuilder out)
+            throws InvalidRecordException {
         JsonNode record;
         try {
             record = json.readTree(value);
@@ -53,7 +64,6 @@ public final class RowEncoder {
         if (!problems.isEmpty()) {
             throw new InvalidRecordException("not a valid " + version.ref() + " record: " + problems);
         }
-        ByteArrayBuilder out = new ByteArrayBuilder(value.length + 64);
         try (JsonGenerator g = json.getFactory().createGenerator(out)) {
             g.writeStartObject();
             for (Column column : version.columns()) {
@@ -65,7 +75,13 @@ public final class RowEncoder {
                 if (v == null || v.isNull()) {
                     g.writeNull();
                 } else {
-                    json.writeTree(g, column.type().toClickhouseJson(v));
+                    JsonNode converted = column.type().toClickhouseJson(v);
+                    if (converted.isTextual()) {
+                        // Strings (and converted DateTimes) are most columns: skip the tree serializer for them.
+                        g.writeString(converted.textValue());
+                    } else {
+                        json.writeTree(g, converted);
+                    }
                 }
             }
             g.writeStringField(TableSchema.SOURCE_TOPIC, topic);
@@ -76,6 +92,5 @@ public final class RowEncoder {
             throw new UncheckedIOException(e);
         }
         out.write(NEWLINE);
-        return out.toByteArray();
     }
 }

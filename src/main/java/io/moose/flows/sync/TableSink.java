@@ -26,12 +26,16 @@ import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
+import com.fasterxml.jackson.core.util.ByteArrayBuilder;
+
 import java.io.ByteArrayOutputStream;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 
 /**
@@ -142,25 +146,60 @@ public final class TableSink {
         return start;
     }
 
-    /** Groups records by size and linger and encodes each group into one INSERT body. */
+    /**
+     * Groups records by size and linger and encodes each group into one INSERT body, in
+     * {@code encode-parallelism} slices at once on the stream's dispatcher (JSON parsing and
+     * validation are the sink's main CPU cost). Still one body, so one INSERT, per batch.
+     */
     Flow<ConsumerRecord<byte[], byte[]>, EncodedBatch, NotUsed> batches(HopContext context) {
-        return Flow.<ConsumerRecord<byte[], byte[]>>create()
-                .groupedWithin(settings.batchSize(), java.time.Duration.ofNanos(settings.linger().toNanos()))
-                .map(records -> encode(records, context))
+        return Flow.fromMaterializer((materializer, attributes) -> Flow.<ConsumerRecord<byte[], byte[]>>create()
+                        .groupedWithin(settings.batchSize(), java.time.Duration.ofNanos(settings.linger().toNanos()))
+                        .mapAsync(1, records -> encode(records, context, materializer.executionContext())))
+                .mapMaterializedValue(m -> NotUsed.getInstance())
                 // Encoding the next batch overlaps the current INSERT, but only one batch waits.
                 .async()
                 .addAttributes(Attributes.inputBuffer(1, 1));
     }
 
-    EncodedBatch encode(List<ConsumerRecord<byte[], byte[]>> records, HopContext context) {
-        ByteArrayOutputStream body = new ByteArrayOutputStream(records.size() * 256);
-        Map<TopicPartition, Long> next = new HashMap<>();
+    /** One batch's body: its slices encoded in parallel, then joined in record order. */
+    CompletionStage<EncodedBatch> encode(List<ConsumerRecord<byte[], byte[]>> records, HopContext context, Executor executor) {
+        int slices = Math.max(1, Math.min(settings.encodeParallelism(), records.size()));
+        int sliceSize = (records.size() + slices - 1) / slices;
+        List<CompletableFuture<EncodedSlice>> parts = new ArrayList<>();
+        for (int from = 0; from < records.size(); from += sliceSize) {
+            List<ConsumerRecord<byte[], byte[]>> slice = records.subList(from, Math.min(records.size(), from + sliceSize));
+            parts.add(CompletableFuture.supplyAsync(() -> encodeSlice(slice), executor));
+        }
+        return CompletableFuture.allOf(parts.toArray(CompletableFuture[]::new)).thenApply(done -> {
+            ByteArrayOutputStream body = new ByteArrayOutputStream(parts.stream().mapToInt(p -> p.join().body().length).sum());
+            int rows = 0;
+            int invalid = 0;
+            for (CompletableFuture<EncodedSlice> part : parts) {
+                body.writeBytes(part.join().body());
+                rows += part.join().rows();
+                invalid += part.join().invalid();
+            }
+            Map<TopicPartition, Long> next = new HashMap<>();
+            for (ConsumerRecord<byte[], byte[]> r : records) {
+                next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+            }
+            if (invalid > 0) {
+                context.deadLettered(invalid);
+            }
+            return new EncodedBatch(body.toByteArray(), rows, invalid, next);
+        });
+    }
+
+    private record EncodedSlice(byte[] body, int rows, int invalid) {
+    }
+
+    private EncodedSlice encodeSlice(List<ConsumerRecord<byte[], byte[]>> records) {
+        ByteArrayBuilder body = new ByteArrayBuilder(records.size() * 256);
         int rows = 0;
         int invalid = 0;
         for (ConsumerRecord<byte[], byte[]> r : records) {
-            next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
             try {
-                body.writeBytes(encoder.encode(r.value() == null ? new byte[0] : r.value(), r.topic(), r.partition(), r.offset()));
+                encoder.encodeInto(r.value() == null ? new byte[0] : r.value(), r.topic(), r.partition(), r.offset(), body);
                 rows++;
             } catch (RowEncoder.InvalidRecordException e) {
                 invalid++;
@@ -168,10 +207,7 @@ public final class TableSink {
                         e.getMessage());
             }
         }
-        if (invalid > 0) {
-            context.deadLettered(invalid);
-        }
-        return new EncodedBatch(body.toByteArray(), rows, invalid, next);
+        return new EncodedSlice(body.toByteArray(), rows, invalid);
     }
 
     /**

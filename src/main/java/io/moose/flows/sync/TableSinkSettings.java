@@ -6,7 +6,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /** moose-flows.sync.*: how every table sink (table sync and a migration's last hop) batches and restarts. */
-public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecords, Duration statusInterval,
+public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecords, int encodeParallelism, Duration statusInterval,
                                 Duration stopTimeout, RestartSettings restart) {
 
     /** ClickHouse's default max_insert_block_size: a larger INSERT would be split and no longer atomic. */
@@ -17,11 +17,14 @@ public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecor
             throw new IllegalArgumentException("moose-flows.sync.batch-size: must be between 1 and " + MAX_ATOMIC_INSERT_ROWS
                     + " so one batch is one atomic ClickHouse block, got " + batchSize);
         }
+        if (encodeParallelism < 1) {
+            throw new IllegalArgumentException("moose-flows.sync.encode-parallelism: must be at least 1, got " + encodeParallelism);
+        }
     }
 
     public static TableSinkSettings from(Config config) {
         Config c = config.getConfig("moose-flows.sync");
-        return new TableSinkSettings(c.getInt("batch-size"), c.getDuration("linger"), c.getInt("max-poll-records"),
+        return new TableSinkSettings(c.getInt("batch-size"), c.getDuration("linger"), c.getInt("max-poll-records"), c.getInt("encode-parallelism"),
                 c.getDuration("status-interval"), c.getDuration("stop-timeout"), restart(c.getConfig("restart")));
     }
 
@@ -30,10 +33,10 @@ public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecor
     }
 
     public TableSinkSettings withBatchSize(int rows) {
-        return new TableSinkSettings(rows, linger, maxPollRecords, statusInterval, stopTimeout, restart);
+        return new TableSinkSettings(rows, linger, maxPollRecords, encodeParallelism, statusInterval, stopTimeout, restart);
     }
 
     public TableSinkSettings withLinger(Duration newLinger) {
-        return new TableSinkSettings(batchSize, newLinger, maxPollRecords, statusInterval, stopTimeout, restart);
+        return new TableSinkSettings(batchSize, newLinger, maxPollRecords, encodeParallelism, statusInterval, stopTimeout, restart);
     }
 }

@@ -56,6 +56,7 @@ public final class DataPlaneBench {
     private static final int LATENCY_RATE = Integer.getInteger("bench.latency.rate", 2_000);
     private static final Duration LATENCY_RUN = Duration.ofSeconds(Integer.getInteger("bench.latency.seconds", 15));
     private static final Duration HOP_TIMEOUT = Duration.ofMinutes(2);
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
     private static final String DEFAULTS = "moose-flows.sync { batch-size = 50000, linger = 1s }";
 
     public static void main(String[] args) throws Exception {
@@ -68,14 +69,27 @@ public final class DataPlaneBench {
             System.out.println("producing " + RECORDS + " records");
             produce(dp, source, RECORDS);
 
-            double ceiling = plainCopy(dp, source, source + "_ceiling");
-            double copy = copyHop(dp, source, source + "_copy");
-            double transform = transformHop(dp, source, source + "_transformed", source + "_dlq");
-            double sinkCeiling = clickhouseClientInsert(dp, source);
-            double sink = tableSync(dp);
-            rows.add(row("copy hop (transactional)", copy, ceiling, 0.8));
-            rows.add(row("transform hop (ParseActivity, transactional)", transform, ceiling, 0.6));
-            rows.add(row("table sync (JSONEachRow, batches of " + dp.sinkSettings.batchSize() + ")", sink, sinkCeiling, 0.8));
+            List<ConsumerRecord<byte[], byte[]>> records = dp.readAll(source, RECORDS, HOP_TIMEOUT);
+            List<byte[]> batches = encodedBatches(dp, records);
+            Map<String, List<Double>> rates = new java.util.LinkedHashMap<>();
+            for (int round = 1; round <= ROUNDS; round++) {
+                System.out.println("round " + round + " of " + ROUNDS);
+                String r = "_r" + round;
+                dp.createTopics(Set.of(source + "_ceiling" + r, source + "_copy" + r, source + "_transformed" + r, source + "_dlq" + r));
+                rates.computeIfAbsent("ceiling", k -> new ArrayList<>()).add(plainCopy(dp, source, source + "_ceiling" + r));
+                rates.computeIfAbsent("copy", k -> new ArrayList<>()).add(copyHop(dp, source, source + "_copy" + r, r));
+                rates.computeIfAbsent("transform", k -> new ArrayList<>()).add(
+                        transformHop(dp, source, source + "_transformed" + r, source + "_dlq" + r, r));
+                rates.computeIfAbsent("client", k -> new ArrayList<>()).add(clickhouseClientInsert(dp, batches, records.size(), r));
+                rates.computeIfAbsent("http", k -> new ArrayList<>()).add(httpInsert(dp, batches, records.size(), r));
+                rates.computeIfAbsent("sink", k -> new ArrayList<>()).add(tableSync(dp));
+            }
+            System.out.println("per round (rec/s): " + rates);
+            rows.add(row("copy hop (transactional) vs plain consume-produce", rates.get("copy"), rates.get("ceiling"), 0.8));
+            rows.add(row("transform hop (ParseActivity, transactional) vs plain consume-produce", rates.get("transform"), rates.get("ceiling"), 0.6));
+            String sink = "table sync (JSONEachRow, batches of " + dp.sinkSettings.batchSize() + ")";
+            rows.add(row(sink + " vs clickhouse-client JSONEachRow", rates.get("sink"), rates.get("client"), 0.8));
+            rows.add(row(sink + " vs HTTP INSERT of the same rows pre-encoded (no Kafka, no encoding)", rates.get("sink"), rates.get("http"), 0));
         }
         String latency;
         try (DataPlaneFixture dp = new DataPlaneFixture(tuning + "\n" + DEFAULTS)) {
@@ -83,6 +97,7 @@ public final class DataPlaneBench {
             latency = latency(dp);
         }
         System.out.println();
+        System.out.printf("Hops: %,d records, median of %d rounds (each round measures both sides back to back); ratio = median of the per-round ratios.%n%n", RECORDS, ROUNDS);
         System.out.println("| measure | moose-flows | ceiling | ratio | target |");
         System.out.println("|---|---:|---:|---:|---:|");
         rows.forEach(System.out::println);
@@ -91,8 +106,31 @@ public final class DataPlaneBench {
         System.exit(0);
     }
 
-    private static String row(String what, double value, double ceiling, double target) {
-        double ratio = value / ceiling;
+    /** Medians of the rounds; the ratio is the median of the per-round ratios (each measured side by side). */
+    private static String row(String what, List<Double> values, List<Double> ceilings, double target) {
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < values.size(); i++) {
+            ratios.add(values.get(i) / ceilings.get(i));
+        }
+        return row(what, median(values), median(ceilings), median(ratios), target);
+    }
+
+    static double median(List<Double> values) {
+        List<Double> sorted = new ArrayList<>(values);
+        sorted.sort(null);
+        int n = sorted.size();
+        return n % 2 == 1 ? sorted.get(n / 2) : (sorted.get(n / 2 - 1) + sorted.get(n / 2)) / 2;
+    }
+
+    /** A report row; {@code target} 0 = none set. */
+    static String row(String what, double value, double ceiling, double target) {
+        return row(what, value, ceiling, value / ceiling, target);
+    }
+
+    private static String row(String what, double value, double ceiling, double ratio, double target) {
+        if (target == 0) {
+            return String.format("| %s | %,.0f rec/s | %,.0f rec/s | %.2fx | - |", what, value, ceiling, ratio);
+        }
         return String.format("| %s | %,.0f rec/s | %,.0f rec/s | %.2fx | >= %.1fx %s |", what, value, ceiling, ratio, target,
                 ratio >= target ? "ok" : "MISSED");
     }
@@ -142,20 +180,20 @@ public final class DataPlaneBench {
         }
     }
 
-    private static double copyHop(DataPlaneFixture dp, String from, String to) {
+    private static double copyHop(DataPlaneFixture dp, String from, String to, String round) {
         FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka));
         Probe probe = new Probe();
-        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.COPY_IN);
+        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.COPY_IN) + round;
         var control = hops.copy(id, id, from, to, probe).toMat(Sink.ignore(), Consumer::createDrainingControl).run(dp.system);
         double r = probe.awaitRate(RECORDS);
         join(control.drainAndShutdown(dp.system.executionContext()));
         return r;
     }
 
-    private static double transformHop(DataPlaneFixture dp, String from, String to, String dlq) {
+    private static double transformHop(DataPlaneFixture dp, String from, String to, String dlq, String round) {
         FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka));
         Probe probe = new Probe();
-        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.TRANSFORM);
+        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.TRANSFORM) + round;
         TransformStep step = new TransformStep("bench", new ParseActivity(), dp.version(PA_0_0), to, dlq, new ObjectMapper());
         var control = hops.transform(id, id, from, step, dlq, probe).toMat(Sink.ignore(), Consumer::createDrainingControl).run(dp.system);
         double r = probe.awaitRate(RECORDS);
@@ -163,17 +201,32 @@ public final class DataPlaneBench {
         return r;
     }
 
-    /** The ceiling: the same rows (coordinates included) through clickhouse-client's native protocol. */
-    private static double clickhouseClientInsert(DataPlaneFixture dp, String topic) throws Exception {
-        List<ConsumerRecord<byte[], byte[]>> records = dp.readAll(topic, RECORDS, HOP_TIMEOUT);
+    /** The rows the table sync writes (coordinates included), encoded once, in its batch size. */
+    private static List<byte[]> encodedBatches(DataPlaneFixture dp, List<ConsumerRecord<byte[], byte[]>> records) throws Exception {
         RowEncoder encoder = new RowEncoder(dp.version(UA_0_0), new ObjectMapper());
+        List<byte[]> batches = new ArrayList<>();
         ByteArrayOutputStream body = new ByteArrayOutputStream();
+        int rows = 0;
         for (ConsumerRecord<byte[], byte[]> r : records) {
             body.writeBytes(encoder.encode(r.value(), r.topic(), r.partition(), r.offset()));
+            if (++rows % dp.sinkSettings.batchSize() == 0) {
+                batches.add(body.toByteArray());
+                body.reset();
+            }
         }
+        if (body.size() > 0) {
+            batches.add(body.toByteArray());
+        }
+        return batches;
+    }
+
+    /** The ceiling: the same rows through clickhouse-client's native protocol (it parses JSONEachRow itself). */
+    private static double clickhouseClientInsert(DataPlaneFixture dp, List<byte[]> batches, int rows, String round) throws Exception {
         Path file = Files.createTempFile("bench-rows", ".json");
-        Files.write(file, body.toByteArray());
-        String table = dp.clickhouse.qualified("ceiling");
+        for (byte[] batch : batches) {
+            Files.write(file, batch, java.nio.file.StandardOpenOption.APPEND);
+        }
+        String table = dp.clickhouse.qualified("ceiling" + round);
         join(dp.clickhouse.execute(TableSchema.createStatement(table, dp.version(UA_0_0))));
         String port = System.getenv().getOrDefault("CLICKHOUSE_TCP_PORT", "19000");
         long start = System.nanoTime();
@@ -185,10 +238,30 @@ public final class DataPlaneBench {
         }
         long end = System.nanoTime();
         Files.delete(file);
-        return rate(records.size(), start, end);
+        return rate(rows, start, end);
     }
 
+    /** What the sink's INSERTs alone cost: the same batches, already encoded, one HTTP INSERT each, one at a time. */
+    private static double httpInsert(DataPlaneFixture dp, List<byte[]> batches, int rows, String round) {
+        String table = "http" + round;
+        join(dp.clickhouse.execute(TableSchema.createStatement(dp.clickhouse.qualified(table), dp.version(UA_0_0))));
+        long start = System.nanoTime();
+        for (byte[] batch : batches) {
+            join(dp.clickhouse.insertJsonEachRow(table, batch));
+        }
+        return rate(rows, start, System.nanoTime());
+    }
+
+    /** A fresh table each round: a new sink finds no high-water mark and loads the topic from its start. */
     private static double tableSync(DataPlaneFixture dp) {
+        String table = dp.clickhouse.qualified(dp.names.table(UA_0_0));
+        dp.syncs().forEach(s -> join(s.stop()));
+        join(dp.clickhouse.execute("DROP TABLE IF EXISTS " + table));
+        join(dp.clickhouse.execute(TableSchema.createStatement(table, dp.version(UA_0_0))));
+        return tableSyncRun(dp);
+    }
+
+    private static double tableSyncRun(DataPlaneFixture dp) {
         TableSyncRunner sync = dp.tableSync(UA_0_0);
         sync.start();
         long first = 0;

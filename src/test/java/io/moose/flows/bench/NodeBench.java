@@ -1,0 +1,272 @@
+package io.moose.flows.bench;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.moose.flows.testing.DataPlaneFixture;
+import io.moose.flows.testing.IngestClient;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+import java.io.IOException;
+import java.net.ServerSocket;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
+import static io.moose.flows.testing.DataPlaneFixture.UA_0_1;
+import static io.moose.flows.testing.DataPlaneFixture.join;
+
+/**
+ * A running node (target/moose-flows.jar, conf/node.conf) beside its ceilings, in the same run:
+ * ingest throughput under {@code wrk} (1-record and 100-record requests) vs a plain kafka-clients
+ * producer writing the same records, and the initial load of a new version vs ClickHouse's own
+ * {@code INSERT INTO new SELECT ... FROM old} of the same rows. Run by {@code ops/bench}; not a test.
+ *
+ * <p>The node starts with UserActivity 0.0 only; wrk fills it; then a definition adding 0.1 and
+ * the migration 0.0 → 0.1 is applied, and the load is timed from the apply to the migration's
+ * phase "done" (rows in the flow's input topic) and to the last row in the new table.
+ */
+public final class NodeBench {
+
+    private static final Duration WRK_RUN = Duration.ofSeconds(Integer.getInteger("bench.wrk.seconds", 15));
+    private static final int WRK_CONNECTIONS = Integer.getInteger("bench.wrk.connections", 8);
+    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+    private static final String TOKEN = "dev-token";
+    private static final String MIGRATION = "UserActivity_0_0_UserActivity_0_1";
+    private static final ObjectMapper JSON = new ObjectMapper();
+    private static final HttpClient HTTP = HttpClient.newHttpClient();
+
+    private static final String V0_0 = """
+            { version = "0.0", order-by = [timestamp, eventId], columns = [
+                { name = eventId, type = String }, { name = timestamp, type = DateTime },
+                { name = userId, type = String }, { name = activity, type = String } ] }""";
+    private static final String V0_1 = """
+            { version = "0.1", order-by = [timestamp, eventId], columns = [
+                { name = eventId, type = String }, { name = timestamp, type = DateTime },
+                { name = userId, type = String }, { name = activity, type = String },
+                { name = region, type = String, default = "unknown" } ] }""";
+
+    public static void main(String[] args) throws Exception {
+        Path dir = Files.createTempDirectory("node-bench");
+        Process node = null;
+        List<String> rows = new ArrayList<>();
+        String load;
+        try (DataPlaneFixture dp = new DataPlaneFixture()) {
+            String namespace = dp.names.ingestionTopic(UA_0_0).substring(0, dp.names.ingestionTopic(UA_0_0).indexOf('.'));
+            Path before = Files.writeString(dir.resolve("project-0.0.conf"), "models = [ { name = UserActivity, versions = [" + V0_0 + "] } ]\nflows = []\n");
+            Path after = dir.resolve("project-0.1.conf");
+            Files.writeString(after, "models = [ { name = UserActivity, versions = [" + V0_0 + "," + V0_1 + "] } ]\n"
+                    + "flows = [ { source = \"UserActivity/0.0\", target = \"UserActivity/0.1\" } ]\n");
+            int ingestPort = freePort();
+            int adminPort = freePort();
+            node = new ProcessBuilder("java", "-Xmx1g", "-Dconfig.file=conf/node.conf",
+                    "-Dmoose-flows.project-file=" + before,
+                    "-Dmoose-flows.namespace=" + namespace,
+                    "-Dmoose-flows.clickhouse.database=" + dp.clickhouse.database(),
+                    "-Dmoose-flows.journal.url=jdbc:h2:file:" + dir.resolve("journal") + ";DB_CLOSE_DELAY=-1",
+                    "-Dmoose-flows.ingest.port=" + ingestPort,
+                    "-Dmoose-flows.ingest.interface=127.0.0.1",
+                    "-Dmoose-flows.admin.port=" + adminPort,
+                    "-Dmoose-flows.node.hostname=127.0.0.1",
+                    "-Dmoose-flows.node.remote-port=0",
+                    "-jar", "target/moose-flows.jar")
+                    .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
+            String admin = "http://127.0.0.1:" + adminPort;
+            String ingestUrl = "http://127.0.0.1:" + ingestPort + "/ingest/UserActivity/0.0";
+            awaitReady(admin + "/health/ready", node, dir);
+            System.out.println("node up (log " + dir.resolve("node.log") + ")");
+
+            double single = wrk(dir, ingestUrl, 1);
+            double hundred = wrk(dir, ingestUrl, 100);
+            double ceiling = plainProducer(dp, (int) Math.max(200_000, hundred * 5));
+            rows.add(DataPlaneBench.row("ingest, 1 record per request (wrk -c" + WRK_CONNECTIONS + ")", single, ceiling, 0));
+            rows.add(DataPlaneBench.row("ingest, 100 records per request (wrk -c" + WRK_CONNECTIONS + ")", hundred, ceiling, 0));
+
+            long ingested = awaitStableCount(dp, dp.names.table(UA_0_0));
+            load = initialLoad(dp, admin, after, ingested);
+        } finally {
+            if (node != null) {
+                node.destroy();
+                node.waitFor(30, TimeUnit.SECONDS);
+                node.destroyForcibly();
+            }
+        }
+        System.out.println();
+        System.out.println("| measure | moose-flows | ceiling | ratio | target |");
+        System.out.println("|---|---:|---:|---:|---:|");
+        rows.forEach(System.out::println);
+        System.out.println(load);
+        System.exit(0);
+    }
+
+    private static int freePort() throws IOException {
+        try (ServerSocket s = new ServerSocket(0)) {
+            return s.getLocalPort();
+        }
+    }
+
+    private static void awaitReady(String url, Process node, Path dir) throws Exception {
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            if (!node.isAlive()) {
+                throw new IllegalStateException("node exited; see " + dir.resolve("node.log"));
+            }
+            try {
+                if (HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
+                    return;
+                }
+            } catch (IOException notYet) {
+                // not listening yet
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException("node not ready; see " + dir.resolve("node.log"));
+    }
+
+    /** wrk POSTing one fixed body of {@code records} records; returns accepted records per second. */
+    private static double wrk(Path dir, String url, int records) throws Exception {
+        ArrayNode body = JSON.createArrayNode();
+        for (int i = 0; i < records; i++) {
+            body.add(IngestClient.userActivity("0.0", "wrk-" + i, i));
+        }
+        Path script = dir.resolve("post-" + records + ".lua");
+        Files.writeString(script, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = "
+                + luaString(JSON.writeValueAsString(body)) + "\n");
+        System.out.println("wrk: " + records + " record(s) per request for " + WRK_RUN.toSeconds() + " s");
+        Process p = new ProcessBuilder("wrk", "-t1", "-c" + WRK_CONNECTIONS, "-d" + WRK_RUN.toSeconds() + "s", "--timeout", "20s",
+                "-s", script.toString(), url).redirectErrorStream(true).start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        if (p.waitFor() != 0) {
+            throw new IllegalStateException("wrk failed: " + out);
+        }
+        if (out.contains("Non-2xx") || out.contains("Socket errors")) {
+            throw new IllegalStateException("wrk saw failed requests: " + out);
+        }
+        Matcher m = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
+        if (!m.find()) {
+            throw new IllegalStateException("no rate in wrk output: " + out);
+        }
+        return Double.parseDouble(m.group(1)) * records;
+    }
+
+    private static String luaString(String s) {
+        return "\"" + s.replace("\\", "\\\\").replace("\"", "\\\"") + "\"";
+    }
+
+    /** The ceiling: one idempotent producer (acks=all, the ingest's linger) writing the same records as fast as it can. */
+    private static double plainProducer(DataPlaneFixture dp, int count) throws Exception {
+        String topic = dp.names.ingestionTopic(UA_0_0) + "_ceiling";
+        dp.createTopics(Set.of(topic));
+        Properties p = new Properties();
+        p.putAll(dp.kafka.commonClientProperties());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        List<byte[]> values = new ArrayList<>();
+        for (int i = 0; i < 100; i++) {
+            try {
+                values.add(JSON.writeValueAsBytes(IngestClient.userActivity("0.0", "wrk-" + i, i)));
+            } catch (IOException e) {
+                throw new IllegalStateException(e);
+            }
+        }
+        try (KafkaProducer<byte[], byte[]> producer = new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            // Metadata and producer id before the clock starts, as the node's producers have them.
+            producer.send(new ProducerRecord<>(topic, values.get(0))).get();
+            long start = System.nanoTime();
+            for (int i = 0; i < count; i++) {
+                producer.send(new ProducerRecord<>(topic, values.get(i % 100)));
+            }
+            producer.flush();
+            return count / ((System.nanoTime() - start) / 1e9);
+        }
+    }
+
+    /** Waits until the table sync has landed everything (count unchanged for 3 s). */
+    private static long awaitStableCount(DataPlaneFixture dp, String table) throws InterruptedException {
+        long last = -1;
+        long stableSince = System.nanoTime();
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (System.nanoTime() < deadline) {
+            long now = count(dp, table);
+            if (now != last) {
+                last = now;
+                stableSince = System.nanoTime();
+            } else if (now > 0 && System.nanoTime() - stableSince > Duration.ofSeconds(3).toNanos()) {
+                return now;
+            }
+            Thread.sleep(200);
+        }
+        throw new IllegalStateException(table + " never settled; last count " + last);
+    }
+
+    private static long count(DataPlaneFixture dp, String table) {
+        return Long.parseLong(join(dp.clickhouse.query("SELECT count() FROM " + dp.clickhouse.qualified(table))).get(0).get(0));
+    }
+
+    private static String initialLoad(DataPlaneFixture dp, String admin, Path definition, long rows) throws Exception {
+        String source = dp.clickhouse.qualified(dp.names.table(UA_0_0));
+        String target = dp.names.table(UA_0_1);
+        System.out.println("initial load of " + rows + " rows");
+        long start = System.nanoTime();
+        HttpResponse<String> applied = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/project/apply"))
+                .header("Authorization", "Bearer " + TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofFile(definition)).build(), HttpResponse.BodyHandlers.ofString());
+        if (applied.statusCode() != 200) {
+            throw new IllegalStateException("apply failed: " + applied.statusCode() + " " + applied.body());
+        }
+        long done = 0;
+        long landed = 0;
+        long toLoad = -1;
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while ((done == 0 || landed == 0) && System.nanoTime() < deadline) {
+            if (done == 0) {
+                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/migrations/" + MIGRATION)).build(),
+                        HttpResponse.BodyHandlers.ofString());
+                if (r.statusCode() == 200) {
+                    JsonNode progress = JSON.readTree(r.body());
+                    if ("done".equals(progress.path("phase").asText())) {
+                        done = System.nanoTime();
+                        toLoad = progress.path("rowsToLoad").asLong();
+                    }
+                }
+            }
+            if (landed == 0 && count(dp, target) >= rows) {
+                landed = System.nanoTime();
+            }
+            Thread.sleep(100);
+        }
+        if (done == 0 || landed == 0) {
+            throw new IllegalStateException("initial load did not finish in " + TIMEOUT);
+        }
+        String ceilingTable = dp.clickhouse.qualified("load_ceiling");
+        join(dp.clickhouse.execute("CREATE TABLE " + ceilingTable + " AS " + dp.clickhouse.qualified(target)));
+        String columns = "eventId, timestamp, userId, activity, region, _src_topic, _src_partition, _src_offset";
+        long ceilingStart = System.nanoTime();
+        join(dp.clickhouse.execute("INSERT INTO " + ceilingTable + " (" + columns + ") SELECT eventId, timestamp, userId, activity,"
+                + " 'unknown', _src_topic, _src_partition, _src_offset FROM " + source));
+        double ceiling = rows / ((System.nanoTime() - ceilingStart) / 1e9);
+        double toTopic = toLoad / ((done - start) / 1e9);
+        double toTable = rows / ((landed - start) / 1e9);
+        return String.join("\n",
+                DataPlaneBench.row(String.format("initial load of %,d rows, apply -> phase done (rows in the flow input topic, %.1f s)", toLoad, (done - start) / 1e9), toTopic, ceiling, 0),
+                DataPlaneBench.row(String.format("initial load of %,d rows, apply -> all rows in the new table (%.1f s)", rows, (landed - start) / 1e9), toTable, ceiling, 0));
+    }
+}
