@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 /** moose-flows.ingest.* (and the node identity the ingest producers' transactional ids derive from). */
 public record IngestSettings(String iface, int port, long maxBodySize, Duration produceTimeout, Set<String> apiKeys,
                              Duration producerLinger, int producers, String nodeId, Duration bodyReadTimeout,
-                             int maxReportedProblems) {
+                             int maxReportedProblems, int maxRecordsPerTransaction) {
 
     /** Characters Kafka accepts in a transactional id and that need no quoting in logs. */
     private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._-]");
@@ -23,7 +23,8 @@ public record IngestSettings(String iface, int port, long maxBodySize, Duration 
         }
         return new IngestSettings(c.getString("interface"), c.getInt("port"), c.getBytes("max-body-size"),
                 c.getDuration("produce-timeout"), Set.copyOf(c.getStringList("api-keys")), c.getDuration("producer-linger"),
-                producers, nodeId(config), c.getDuration("body-read-timeout"), c.getInt("max-reported-problems"));
+                producers, nodeId(config), c.getDuration("body-read-timeout"), c.getInt("max-reported-problems"),
+                c.getInt("max-records-per-transaction"));
     }
 
     private static String nodeId(Config config) {

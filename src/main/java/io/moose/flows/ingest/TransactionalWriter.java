@@ -23,6 +23,7 @@ import java.util.concurrent.ArrayBlockingQueue;
 import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -33,10 +34,13 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Writes each batch of records as one Kafka transaction on one of a small pool of transactional
- * producers, so readers at read_committed see all records of a request or none. A batch that is not
- * committed within the produce timeout is aborted, never committed later: the caller has already
- * answered 503 by then. The producers block, so they run on threads of their own, one per producer.
+ * Writes requests' records inside Kafka transactions on a small pool of transactional producers, so
+ * readers at read_committed see all records of a request or none. Requests that queue up while the
+ * producers are busy share one transaction (group commit, up to
+ * {@code ingest.max-records-per-transaction} records), so small requests do not each pay a commit.
+ * A request not committed within the produce timeout is never committed later: the caller has
+ * already answered 503, so a transaction holding it is aborted and the others in it are retried.
+ * The producers block, so they run on threads of their own, one per producer.
  */
 final class TransactionalWriter implements AutoCloseable {
 
@@ -56,6 +60,11 @@ final class TransactionalWriter implements AutoCloseable {
     private final ExecutorService workers;
     private final ScheduledExecutorService timer;
     private final int maxRecordBytes;
+    private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
+
+    /** One request's records and how its caller is answered. */
+    private record Pending(String topic, List<byte[]> values, AtomicReference<State> state, CompletableFuture<Void> result) {
+    }
 
     TransactionalWriter(KafkaSettings kafka, IngestSettings settings, TopicNames names) {
         this.settings = settings;
@@ -116,19 +125,35 @@ final class TransactionalWriter implements AutoCloseable {
                         + settings.produceTimeout().toMillis() + " ms (moose-flows.ingest.produce-timeout)", null));
             }
         }, settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        waiting.add(new Pending(topic, values, state, result));
         workers.execute(() -> {
-            if (state.get() != State.PENDING) {
-                return;
-            }
             // As many workers as slots: a running task always finds one.
             Slot slot = idle.remove();
             try {
-                slot.write(topic, values, state, result);
+                for (List<Pending> group = nextGroup(); !group.isEmpty(); group = nextGroup()) {
+                    slot.write(group);
+                }
             } finally {
                 idle.add(slot);
             }
         });
         return result;
+    }
+
+    /** The waiting requests the next transaction takes: at least one, whole requests only. */
+    private List<Pending> nextGroup() {
+        List<Pending> group = new ArrayList<>();
+        int records = 0;
+        for (Pending next = waiting.peek(); next != null; next = waiting.peek()) {
+            if (!group.isEmpty() && records + next.values().size() > settings.maxRecordsPerTransaction()) {
+                break;
+            }
+            if (waiting.remove(next) && next.state().get() == State.PENDING) {
+                group.add(next);
+                records += next.values().size();
+            }
+        }
+        return group;
     }
 
     @Override
@@ -152,7 +177,7 @@ final class TransactionalWriter implements AutoCloseable {
             this.config = config;
         }
 
-        void write(String topic, List<byte[]> values, AtomicReference<State> state, CompletableFuture<Void> result) {
+        void write(List<Pending> group) {
             boolean inTransaction = false;
             try {
                 if (producer == null) {
@@ -162,30 +187,44 @@ final class TransactionalWriter implements AutoCloseable {
                 }
                 producer.beginTransaction();
                 inTransaction = true;
-                List<Future<RecordMetadata>> sent = new ArrayList<>(values.size());
-                for (byte[] value : values) {
-                    sent.add(producer.send(new ProducerRecord<>(topic, null, value)));
+                List<Future<RecordMetadata>> sent = new ArrayList<>();
+                for (Pending request : group) {
+                    for (byte[] value : request.values()) {
+                        sent.add(producer.send(new ProducerRecord<>(request.topic(), null, value)));
+                    }
                 }
                 producer.flush();
                 for (Future<RecordMetadata> f : sent) {
                     f.get();
                 }
-                if (!state.compareAndSet(State.PENDING, State.COMMITTING)) {
+                List<Pending> claimed = new ArrayList<>(group.size());
+                for (Pending request : group) {
+                    if (request.state().compareAndSet(State.PENDING, State.COMMITTING)) {
+                        claimed.add(request);
+                    }
+                }
+                if (claimed.size() < group.size()) {
+                    // A request timed out (answered 503) meanwhile: none of this transaction may become
+                    // visible. The others go back to the queue for the next one.
                     producer.abortTransaction();
+                    claimed.forEach(request -> request.state().set(State.PENDING));
+                    waiting.addAll(claimed);
                     return;
                 }
                 producer.commitTransaction();
-                state.set(State.DONE);
-                result.complete(null);
+                for (Pending request : claimed) {
+                    request.state().set(State.DONE);
+                    request.result().complete(null);
+                }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                fail(e, inTransaction, state, result);
+                fail(e, inTransaction, group);
             } catch (ExecutionException | KafkaException e) {
-                fail(e, inTransaction, state, result);
+                fail(e, inTransaction, group);
             }
         }
 
-        private void fail(Exception e, boolean inTransaction, AtomicReference<State> state, CompletableFuture<Void> result) {
+        private void fail(Exception e, boolean inTransaction, List<Pending> group) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             boolean fatal = cause instanceof ProducerFencedException || cause instanceof OutOfOrderSequenceException
                     || cause instanceof AuthorizationException || cause instanceof UnsupportedVersionException;
@@ -201,10 +240,11 @@ final class TransactionalWriter implements AutoCloseable {
                 // whatever transaction it could not finish.
                 discard();
             }
-            State previous = state.getAndSet(State.DONE);
-            if (previous != State.DONE) {
-                log.warn("ingest write to Kafka failed: {}", cause.toString());
-                result.completeExceptionally(new Unavailable("Kafka did not take the write: " + cause, cause));
+            log.warn("ingest write to Kafka failed: {}", cause.toString());
+            for (Pending request : group) {
+                if (request.state().getAndSet(State.DONE) != State.DONE) {
+                    request.result().completeExceptionally(new Unavailable("Kafka did not take the write: " + cause, cause));
+                }
             }
         }
 
