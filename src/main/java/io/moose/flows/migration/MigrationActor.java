@@ -157,7 +157,11 @@ public final class MigrationActor
     private final TimerScheduler<Command> timers;
     private final FlowDefinition flow;
     private final InitialLoad load;
+    private static final String THROTTLE_TIMER = "throttle";
+
     private final int chunkSize;
+    private final double maxRowsPerSecond;
+    private long lastChunkAt;
     private final Duration pollInterval;
     private final Duration maxBackoff;
     private final List<ActorRef<CutReady>> waitingForCut = new ArrayList<>();
@@ -173,6 +177,7 @@ public final class MigrationActor
         this.flow = flow;
         this.load = new InitialLoad(flow, node);
         this.chunkSize = node.config().getInt("moose-flows.migration.chunk-size");
+        this.maxRowsPerSecond = node.config().getDouble("moose-flows.migration.max-rows-per-second");
         this.pollInterval = node.config().getDuration("moose-flows.migration.poll-interval");
         this.maxBackoff = node.config().getDuration("moose-flows.flow.restart.max-backoff");
     }
@@ -311,7 +316,8 @@ public final class MigrationActor
                 } else if (state.pending().isPresent()) {
                     ChunkStarted pending = state.pending().get();
                     step("check pending chunk", load.chunkCommitted(pending.chunkNo(), pending.inputEnds()), PendingChecked::new);
-                } else {
+                } else if (!throttled()) {
+                    lastChunkAt = System.nanoTime();
                     step("read chunk", load.readChunk(state.cut(), state.cursor(), chunkSize)
                             .thenCombine(load.inputEndOffsets(), ChunkRead::new), chunk -> chunk);
                 }
@@ -322,6 +328,24 @@ public final class MigrationActor
                 }
             }
         }
+    }
+
+    /**
+     * Keeps the load under {@code migration.max-rows-per-second} (0 = unlimited): a chunk starts no
+     * sooner than a full chunk's worth of time after the previous one, so a backfill can be kept from
+     * crowding out live traffic on Kafka and ClickHouse.
+     */
+    private boolean throttled() {
+        if (maxRowsPerSecond <= 0 || lastChunkAt == 0) {
+            return false;
+        }
+        long spacing = (long) (chunkSize * 1_000_000_000.0 / maxRowsPerSecond);
+        long wait = lastChunkAt + spacing - System.nanoTime();
+        if (wait <= 0) {
+            return false;
+        }
+        timers.startSingleTimer(THROTTLE_TIMER, new Retry(), Duration.ofNanos(wait));
+        return true;
     }
 
     private <T> void step(String name, java.util.concurrent.CompletionStage<T> work, java.util.function.Function<T, Command> onSuccess) {
