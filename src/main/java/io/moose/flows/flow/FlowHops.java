@@ -1,5 +1,6 @@
 package io.moose.flows.flow;
 
+import akka.NotUsed;
 import akka.kafka.ConsumerMessage;
 import akka.kafka.ConsumerSettings;
 import akka.kafka.ProducerMessage;
@@ -7,6 +8,7 @@ import akka.kafka.ProducerSettings;
 import akka.kafka.Subscriptions;
 import akka.kafka.javadsl.Consumer;
 import akka.kafka.javadsl.Transactional;
+import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
 import io.moose.flows.hop.HopContext;
 import io.moose.flows.kafka.KafkaClients;
@@ -19,7 +21,9 @@ import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Queue;
 import java.util.Set;
+import java.util.concurrent.ConcurrentLinkedQueue;
 
 /**
  * The topic-to-topic hops of a flow, each consume-transform-produce inside Kafka transactions
@@ -68,19 +72,6 @@ public final class FlowHops {
                 });
     }
 
-    private static List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> newBatch(
-            ConsumerMessage.TransactionalMessage<byte[], byte[]> first) {
-        List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> batch = new ArrayList<>();
-        batch.add(first);
-        return batch;
-    }
-
-    private static List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> addTo(
-            List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> batch, ConsumerMessage.TransactionalMessage<byte[], byte[]> next) {
-        batch.add(next);
-        return batch;
-    }
-
     /** One multi-message per source partition, in offset order, with the partition's last offset. */
     static List<ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset>> perPartition(
             List<ConsumerMessage.TransactionalMessage<byte[], byte[]>> messages, String to) {
@@ -114,32 +105,94 @@ public final class FlowHops {
                     context.controlledBy(control);
                     return control;
                 })
-                .map(message -> envelope(step.apply(message.record()), message.partitionOffset()))
-                .via(Transactional.flow(producer(), transactionalId))
-                .map(result -> {
-                    context.processed(1);
-                    if (wentTo(result, deadLetterTopic)) {
-                        context.deadLettered(1);
-                    }
-                    return result;
-                });
+                .map(message -> new Transformed(message.partitionOffset(), step.apply(message.record())))
+                // As in copy: what queues up while the producer is busy goes on as one message per
+                // source partition with all its outputs and dead letters and the partition's last
+                // offset, so every record of an input is in the transaction committing its offset.
+                .batch(settings.maxPollRecords(), FlowHops::newBatch, FlowHops::addTo)
+                .mapConcat(FlowHops::perPartitionTransformed)
+                .via(produceCounting(Transactional.flow(producer(), transactionalId), context));
     }
 
-    private static ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset> envelope(
-            TransformStep.Outcome outcome, ConsumerMessage.PartitionOffset offset) {
-        if (outcome.records().isEmpty()) {
-            // Nothing to produce, but the offset must still be committed with the transaction.
-            return ProducerMessage.passThrough(offset);
-        }
-        if (outcome.records().size() == 1) {
-            return ProducerMessage.single(outcome.records().get(0), offset);
-        }
-        return ProducerMessage.multi(outcome.records(), offset);
+    /** One input through the transform: its offset and what it became. */
+    record Transformed(ConsumerMessage.PartitionOffset offset, TransformStep.Outcome outcome) {
     }
 
-    private static boolean wentTo(ProducerMessage.Results<byte[], byte[], ?> result, String topic) {
-        return result instanceof ProducerMessage.Result<byte[], byte[], ?> single
-                && single.message().record().topic().equals(topic);
+    /** One source partition's part of a batch: the message to produce, and the inputs it stands for. */
+    record PartitionBatch(ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset> envelope,
+                          int inputs, int deadLettered) {
+    }
+
+    private static <T> List<T> newBatch(T first) {
+        List<T> batch = new ArrayList<>();
+        batch.add(first);
+        return batch;
+    }
+
+    private static <T> List<T> addTo(List<T> batch, T next) {
+        batch.add(next);
+        return batch;
+    }
+
+    /**
+     * One message per source partition, in offset order, carrying the outputs and dead letters of
+     * all its inputs and the partition's last offset (a pass-through when none produced anything).
+     */
+    static List<PartitionBatch> perPartitionTransformed(List<Transformed> batch) {
+        Map<ConsumerMessage.GroupTopicPartition, List<Transformed>> byPartition = new LinkedHashMap<>();
+        for (Transformed t : batch) {
+            byPartition.computeIfAbsent(t.offset().key(), k -> new ArrayList<>()).add(t);
+        }
+        List<PartitionBatch> out = new ArrayList<>(byPartition.size());
+        for (List<Transformed> partition : byPartition.values()) {
+            List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
+            int deadLettered = 0;
+            for (Transformed t : partition) {
+                records.addAll(t.outcome().records());
+                if (t.outcome().deadLettered()) {
+                    deadLettered++;
+                }
+            }
+            ConsumerMessage.PartitionOffset last = partition.get(partition.size() - 1).offset();
+            out.add(new PartitionBatch(records.isEmpty()
+                    // Nothing to produce, but the offset must still be committed with the transaction.
+                    ? ProducerMessage.passThrough(last)
+                    : ProducerMessage.multi(records, last), partition.size(), deadLettered));
+        }
+        return out;
+    }
+
+    /**
+     * {@code produce}, counting each message's inputs as processed (and its dead letters) once its
+     * result is out. The producer emits one result per message, in order, so the counts wait in a
+     * queue of this materialization.
+     */
+    static Flow<PartitionBatch, ProducerMessage.Results<byte[], byte[], ConsumerMessage.PartitionOffset>, NotUsed> produceCounting(
+            Flow<ProducerMessage.Envelope<byte[], byte[], ConsumerMessage.PartitionOffset>,
+                    ProducerMessage.Results<byte[], byte[], ConsumerMessage.PartitionOffset>, NotUsed> produce,
+            HopContext context) {
+        return Flow.<PartitionBatch>create()
+                .via(Flow.fromMaterializer((materializer, attributes) -> {
+                    Queue<PartitionBatch> sent = new ConcurrentLinkedQueue<>();
+                    return Flow.<PartitionBatch>create()
+                            .map(batch -> {
+                                sent.add(batch);
+                                return batch.envelope();
+                            })
+                            .via(produce)
+                            .map(result -> {
+                                PartitionBatch batch = sent.poll();
+                                if (batch == null || !batch.envelope().passThrough().equals(result.passThrough())) {
+                                    throw new IllegalStateException("producer result out of order: " + result.passThrough());
+                                }
+                                context.processed(batch.inputs());
+                                if (batch.deadLettered() > 0) {
+                                    context.deadLettered(batch.deadLettered());
+                                }
+                                return result;
+                            });
+                }))
+                .mapMaterializedValue(ignored -> NotUsed.getInstance());
     }
 
     ConsumerSettings<byte[], byte[]> consumer(String group) {
