@@ -95,6 +95,7 @@ public final class InitialLoad implements AutoCloseable {
     private final ExecutorService io;
     private final Duration timeout;
     private KafkaProducer<byte[], byte[]> producer;
+    private KafkaConsumer<byte[], byte[]> reader;
 
     public InitialLoad(FlowDefinition flow, NodeContext node) {
         ProjectDefinition definition = node.currentDefinition();
@@ -117,16 +118,15 @@ public final class InitialLoad implements AutoCloseable {
     /** The last stable offsets of every topic the copy-in reads: what lies below them comes from the table. */
     public CompletionStage<Cut> takeCut() {
         return onIo(() -> {
-            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-                Map<String, Map<Integer, Long>> offsets = new TreeMap<>();
-                for (String topic : cutTopics) {
-                    Map<TopicPartition, Long> ends = consumer.endOffsets(partitions(consumer, topic), timeout);
-                    Map<Integer, Long> byPartition = new TreeMap<>();
-                    ends.forEach((tp, end) -> byPartition.put(tp.partition(), end));
-                    offsets.put(topic, byPartition);
-                }
-                return new Cut(offsets);
+            KafkaConsumer<byte[], byte[]> consumer = consumer();
+            Map<String, Map<Integer, Long>> offsets = new TreeMap<>();
+            for (String topic : cutTopics) {
+                Map<TopicPartition, Long> ends = consumer.endOffsets(partitions(consumer, topic), timeout);
+                Map<Integer, Long> byPartition = new TreeMap<>();
+                ends.forEach((tp, end) -> byPartition.put(tp.partition(), end));
+                offsets.put(topic, byPartition);
             }
+            return new Cut(offsets);
         });
     }
 
@@ -161,18 +161,17 @@ public final class InitialLoad implements AutoCloseable {
                     Map<TopicPartition, Long> stored = new HashMap<>();
                     rows.forEach(r -> stored.put(new TopicPartition(r.get(0), Integer.parseInt(r.get(1))), Long.parseLong(r.get(2))));
                     return onIo(() -> {
-                        try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-                            for (var topic : cut.offsets().entrySet()) {
-                                for (var part : topic.getValue().entrySet()) {
-                                    TopicPartition tp = new TopicPartition(topic.getKey(), part.getKey());
-                                    long from = stored.getOrDefault(tp, -1L) + 1;
-                                    if (from < part.getValue() && hasCommittedRecord(consumer, tp, from, part.getValue())) {
-                                        return false;
-                                    }
+                        KafkaConsumer<byte[], byte[]> consumer = consumer();
+                        for (var topic : cut.offsets().entrySet()) {
+                            for (var part : topic.getValue().entrySet()) {
+                                TopicPartition tp = new TopicPartition(topic.getKey(), part.getKey());
+                                long from = stored.getOrDefault(tp, -1L) + 1;
+                                if (from < part.getValue() && hasCommittedRecord(consumer, tp, from, part.getValue())) {
+                                    return false;
                                 }
                             }
-                            return true;
                         }
+                        return true;
                     });
                 }, io);
     }
@@ -196,11 +195,10 @@ public final class InitialLoad implements AutoCloseable {
     /** High watermarks of the input topic: a chunk sent after this point lies above them. */
     public CompletionStage<Map<Integer, Long>> inputEndOffsets() {
         return onIo(() -> {
-            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-                Map<Integer, Long> ends = new TreeMap<>();
-                consumer.endOffsets(partitions(consumer, inputTopic), timeout).forEach((tp, end) -> ends.put(tp.partition(), end));
-                return ends;
-            }
+            KafkaConsumer<byte[], byte[]> consumer = consumer();
+            Map<Integer, Long> ends = new TreeMap<>();
+            consumer.endOffsets(partitions(consumer, inputTopic), timeout).forEach((tp, end) -> ends.put(tp.partition(), end));
+            return ends;
         });
     }
 
@@ -234,20 +232,19 @@ public final class InitialLoad implements AutoCloseable {
         return onIo(() -> {
             producer();
             byte[] chunkId = Long.toString(chunkNo).getBytes(StandardCharsets.UTF_8);
-            try (KafkaConsumer<byte[], byte[]> consumer = consumer()) {
-                List<TopicPartition> parts = partitions(consumer, inputTopic);
-                Map<TopicPartition, Long> ends = consumer.endOffsets(parts, timeout);
-                for (TopicPartition tp : parts) {
-                    long from = inputEndsBefore.getOrDefault(tp.partition(), 0L);
-                    if (scan(consumer, tp, from, ends.get(tp), r -> {
-                        Header h = r.headers().lastHeader(CHUNK_HEADER);
-                        return h != null && java.util.Arrays.equals(h.value(), chunkId);
-                    })) {
-                        return true;
-                    }
+            KafkaConsumer<byte[], byte[]> consumer = consumer();
+            List<TopicPartition> parts = partitions(consumer, inputTopic);
+            Map<TopicPartition, Long> ends = consumer.endOffsets(parts, timeout);
+            for (TopicPartition tp : parts) {
+                long from = inputEndsBefore.getOrDefault(tp.partition(), 0L);
+                if (scan(consumer, tp, from, ends.get(tp), r -> {
+                    Header h = r.headers().lastHeader(CHUNK_HEADER);
+                    return h != null && java.util.Arrays.equals(h.value(), chunkId);
+                })) {
+                    return true;
                 }
-                return false;
             }
+            return false;
         });
     }
 
@@ -354,11 +351,16 @@ public final class InitialLoad implements AutoCloseable {
         return infos.stream().map(i -> new TopicPartition(topic, i.partition())).toList();
     }
 
+    /** One read_committed consumer per load, reused by every call (all run on the load's own thread). */
     private KafkaConsumer<byte[], byte[]> consumer() {
+        if (reader != null) {
+            return reader;
+        }
         Map<String, Object> props = node.kafka().commonClientProperties();
         props.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
         props.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, false);
-        return new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        reader = new KafkaConsumer<>(props, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+        return reader;
     }
 
     private KafkaProducer<byte[], byte[]> producer() {
@@ -394,7 +396,13 @@ public final class InitialLoad implements AutoCloseable {
 
     @Override
     public void close() {
-        io.execute(this::closeProducer);
+        io.execute(() -> {
+            closeProducer();
+            if (reader != null) {
+                reader.close(Duration.ZERO);
+                reader = null;
+            }
+        });
         io.shutdown();
     }
 

@@ -282,10 +282,7 @@ public final class MigrationActor
     }
 
     private Effect<Event, State> succeeded(State state) {
-        stepInFlight = false;
-        failures = 0;
-        lastError = "";
-        advance(state);
+        succeededThenAdvance(state);
         return Effect().none();
     }
 
