@@ -106,7 +106,7 @@ public final class FlowRunner {
         hops.put(Hop.TRANSFORM, topicHop(Hop.TRANSFORM, Set.of(input), deadLetters, context ->
                 streams.transform(names.consumerGroup(id, Hop.TRANSFORM), names.transactionalId(id, Hop.TRANSFORM), input,
                         new TransformStep(id, Transforms.create(flow, source, target), target, output, dlq, new ObjectMapper()),
-                        dlq, context)));
+                        context)));
         if (flow.isMigration()) {
             hops.put(Hop.TO_TABLE, new TableSink(id, Hop.TO_TABLE.id(), output, names.table(target.ref()), target,
                     names.consumerGroup(id, Hop.TO_TABLE), sinkSettings, kafka, admin, clickhouse, registry)
