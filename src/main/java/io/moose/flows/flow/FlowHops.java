@@ -12,7 +12,11 @@ import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Set;
+import java.util.concurrent.Executor;
+import java.util.function.Supplier;
 
 /**
  * The topic-to-topic hops of a flow, each consume-transform-produce inside Kafka transactions
@@ -23,10 +27,13 @@ public final class FlowHops {
 
     private final FlowSettings settings;
     private final KafkaClients kafka;
+    private final Executor transformExecutor;
 
-    public FlowHops(FlowSettings settings, KafkaClients kafka) {
+    /** @param transformExecutor runs the transform hop's slices beyond the first (CPU-bound work) */
+    public FlowHops(FlowSettings settings, KafkaClients kafka, Executor transformExecutor) {
         this.settings = settings;
         this.kafka = kafka;
+        this.transformExecutor = transformExecutor;
     }
 
     /**
@@ -41,9 +48,11 @@ public final class FlowHops {
 
     /** Like {@link #copy(String, String, String, String, HopContext)} from several topics into one. */
     public Source<Done, NotUsed> copy(String group, String transactionalId, Set<String> from, String to, HopContext context) {
-        return hop(group, transactionalId, from, (input, send) -> {
-            send.accept(copyOf(input, to));
-            return false;
+        return hop(group, transactionalId, from, (inputs, send) -> {
+            for (ConsumerRecord<byte[], byte[]> input : inputs) {
+                send.accept(copyOf(input, to));
+            }
+            return 0;
         }).source(context);
     }
 
@@ -54,13 +63,19 @@ public final class FlowHops {
     /**
      * The input topic through the transform into the output topic; records the transform rejects go
      * to the dead-letter topic in the same transaction, so the flow continues past them.
+     *
+     * @param steps creates one step (with its own transform instance) per slice of a run
      */
-    public Source<Done, NotUsed> transform(String group, String transactionalId, String from, TransformStep step, HopContext context) {
-        return hop(group, transactionalId, Set.of(from), (input, send) -> {
-            TransformStep.Outcome outcome = step.apply(input);
-            outcome.records().forEach(send);
-            return outcome.deadLettered();
-        }).source(context);
+    public Source<Done, NotUsed> transform(String group, String transactionalId, String from, Supplier<TransformStep> steps,
+                                           HopContext context) {
+        return Source.lazySource(() -> {
+            List<TransformStep> perSlice = new ArrayList<>();
+            for (int i = 0; i < settings.transformParallelism(); i++) {
+                perSlice.add(steps.get());
+            }
+            return hop(group, transactionalId, Set.of(from),
+                    new ParallelTransform(perSlice, settings.transformMinSlice(), transformExecutor)).source(context);
+        }).mapMaterializedValue(ignored -> NotUsed.getInstance());
     }
 
     private TransactionalHop hop(String group, String transactionalId, Set<String> from, TransactionalHop.Step step) {

@@ -93,7 +93,7 @@ public final class FlowRunner {
         running = true;
         admin = kafka.admin();
         hops.clear();
-        FlowHops streams = new FlowHops(flowSettings, kafka);
+        FlowHops streams = new FlowHops(flowSettings, kafka, system.classicSystem().dispatcher());
         String id = flow.id();
         String input = names.flowInput(id);
         String output = names.flowOutput(id);
@@ -105,7 +105,7 @@ public final class FlowRunner {
                 streams.copy(names.consumerGroup(id, Hop.COPY_IN), names.transactionalId(id, Hop.COPY_IN), copyInSources, input, context)));
         hops.put(Hop.TRANSFORM, topicHop(Hop.TRANSFORM, Set.of(input), deadLetters, context ->
                 streams.transform(names.consumerGroup(id, Hop.TRANSFORM), names.transactionalId(id, Hop.TRANSFORM), input,
-                        new TransformStep(id, Transforms.create(flow, source, target), target, output, dlq, new ObjectMapper()),
+                        () -> new TransformStep(id, Transforms.create(flow, source, target), target, output, dlq, new ObjectMapper()),
                         context)));
         if (flow.isMigration()) {
             hops.put(Hop.TO_TABLE, new TableSink(id, Hop.TO_TABLE.id(), output, names.table(target.ref()), target,

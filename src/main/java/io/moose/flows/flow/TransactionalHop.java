@@ -55,11 +55,14 @@ import java.util.concurrent.Executor;
  */
 public final class TransactionalHop {
 
-    /** What one input record becomes. */
+    /** What the records of one poll become. */
     @FunctionalInterface
     public interface Step {
-        /** Hands each output to {@code send}; returns true when the input went to the dead-letter topic. */
-        boolean apply(ConsumerRecord<byte[], byte[]> input, java.util.function.Consumer<ProducerRecord<byte[], byte[]>> send);
+        /**
+         * Hands every output to {@code send}, each partition's in input order; returns how many inputs
+         * went to the dead-letter topic instead.
+         */
+        int apply(ConsumerRecords<byte[], byte[]> inputs, java.util.function.Consumer<ProducerRecord<byte[], byte[]>> send);
     }
 
     private static final Logger log = LoggerFactory.getLogger(TransactionalHop.class);
@@ -174,17 +177,12 @@ public final class TransactionalHop {
                 inTransaction = true;
                 transactionStartedNanos = System.nanoTime();
             }
-            java.util.function.Consumer<ProducerRecord<byte[], byte[]>> send = producer::send;
+            deadLettered += step.apply(records, producer::send);
             for (TopicPartition partition : records.partitions()) {
                 List<ConsumerRecord<byte[], byte[]>> part = records.records(partition);
-                for (ConsumerRecord<byte[], byte[]> record : part) {
-                    if (step.apply(record, send)) {
-                        deadLettered++;
-                    }
-                }
-                inputs += part.size();
                 offsets.put(partition, new OffsetAndMetadata(part.get(part.size() - 1).offset() + 1));
             }
+            inputs += records.count();
         }
 
         /** Offsets into the transaction, then commit: its outputs and its offsets become visible together. */

@@ -6,8 +6,10 @@ import java.util.List;
 
 /**
  * A flow's transformation: one record of the source model version in, zero or more records of the
- * target version out. Implementations need a public no-argument constructor and must be thread-safe
- * only per instance: each running hop creates its own instance.
+ * target version out. Implementations need a public no-argument constructor and need not be
+ * thread-safe: a running hop creates one instance per slice it transforms in parallel
+ * ({@code moose-flows.flow.transform-parallelism}), and never calls one instance concurrently
+ * (though not always from the same thread).
  *
  * <p>Throwing sends the input record to the flow's dead-letter topic; the flow continues.
  */

@@ -218,7 +218,7 @@ public final class DataPlaneBench {
     }
 
     private static double copyHop(DataPlaneFixture dp, String from, String to, String round) {
-        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka));
+        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
         Probe probe = new Probe();
         String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.COPY_IN) + round;
         var done = hops.copy(id, id, from, to, probe).runWith(Sink.ignore(), dp.system);
@@ -229,11 +229,11 @@ public final class DataPlaneBench {
     }
 
     private static double transformHop(DataPlaneFixture dp, String from, String to, String dlq, String round) {
-        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka));
+        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
         Probe probe = new Probe();
         String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.TRANSFORM) + round;
-        TransformStep step = new TransformStep("bench", new ParseActivity(), dp.version(PA_0_0), to, dlq, new ObjectMapper());
-        var done = hops.transform(id, id, from, step, probe).runWith(Sink.ignore(), dp.system);
+        var done = hops.transform(id, id, from, () -> new TransformStep("bench", new ParseActivity(), dp.version(PA_0_0), to, dlq,
+                new ObjectMapper()), probe).runWith(Sink.ignore(), dp.system);
         double r = probe.awaitRate(RECORDS);
         join(probe.control.stop());
         join(done);
