@@ -17,6 +17,7 @@ import java.time.format.DateTimeParseException;
 import java.util.Arrays;
 import java.util.Locale;
 import java.util.Optional;
+import java.util.OptionalLong;
 import java.util.Set;
 
 /**
@@ -42,6 +43,15 @@ public enum ColumnType {
     private static final Instant FIRST_INSTANT = FIRST_DATE.atStartOfDay().toInstant(ZoneOffset.UTC);
     private static final Instant END_INSTANT = LAST_DATE.plusDays(1).atStartOfDay().toInstant(ZoneOffset.UTC);
     private static final String RANGE = " between " + FIRST_DATE + " and " + LAST_DATE;
+    private static final long FIRST_SECOND = FIRST_INSTANT.getEpochSecond();
+    private static final long END_SECOND = END_INSTANT.getEpochSecond();
+    private static final long FIRST_DAY = FIRST_DATE.toEpochDay();
+    private static final long LAST_DAY = LAST_DATE.toEpochDay();
+
+    /** What {@link #storableDateTime} answers for text that is not a valid DateTime value. */
+    public static final long NOT_A_DATE_TIME = IsoDateTimes.NOT_PARSED;
+    /** Length of the text {@link #writeClickhouseDateTime} writes. */
+    public static final int CLICKHOUSE_DATE_TIME_LENGTH = IsoDateTimes.CLICKHOUSE_LENGTH;
 
     private final String declaredName;
     private final String clickhouseType;
@@ -111,13 +121,15 @@ public enum ColumnType {
             case BOOLEAN:
                 return value.isBoolean() ? Optional.empty() : expected("true or false", value);
             case DATETIME:
-                Optional<Instant> instant = Optional.empty();
+                OptionalLong seconds = OptionalLong.empty();
                 if (value.isIntegralNumber() && value.canConvertToLong()) {
-                    instant = Optional.of(Instant.ofEpochSecond(value.asLong()));
+                    // Through Instant as before: beyond Instant's range this throws rather than reporting a problem.
+                    seconds = OptionalLong.of(Instant.ofEpochSecond(value.asLong()).getEpochSecond());
                 } else if (value.isTextual()) {
-                    instant = parseInstant(value.asText());
+                    seconds = parseEpochSecond(value.asText());
                 }
-                return instant.filter(i -> !i.isBefore(FIRST_INSTANT) && i.isBefore(END_INSTANT)).isPresent()
+                // Whole seconds decide the range: a fraction never moves an instant across a whole-second bound.
+                return seconds.isPresent() && isStorableDateTime(seconds.getAsLong())
                         ? Optional.empty()
                         : expected("an ISO-8601 date-time such as 2024-01-31T12:00:00Z, or epoch seconds," + RANGE, value);
             case DATE:
@@ -132,7 +144,8 @@ public enum ColumnType {
     public JsonNode toClickhouseJson(JsonNode value) {
         return switch (this) {
             case BOOLEAN -> IntNode.valueOf(value.asBoolean() ? 1 : 0);
-            case DATETIME -> TextNode.valueOf(LocalDateTime.ofInstant(toInstant(value), ZoneOffset.UTC).format(CLICKHOUSE_DATETIME));
+            case DATETIME -> TextNode.valueOf(clickhouseDateTime(value.isNumber() ? value.asLong()
+                    : parseEpochSecond(value.asText()).orElseThrow()));
             default -> value;
         };
     }
@@ -151,13 +164,64 @@ public enum ColumnType {
         };
     }
 
-    private static Instant toInstant(JsonNode value) {
-        if (value.isNumber()) {
-            return Instant.ofEpochSecond(value.asLong());
-        }
-        return parseInstant(value.asText()).orElseThrow();
+    /** Whether epoch seconds are inside what a DateTime column stores (see FIRST_DATE). */
+    public static boolean isStorableDateTime(long epochSecond) {
+        return epochSecond >= FIRST_SECOND && epochSecond < END_SECOND;
     }
 
+    /**
+     * The epoch seconds of a DateTime column's text value, read in place as {@link #problemWith} reads
+     * it (so a streaming reader needs no String), or {@link #NOT_A_DATE_TIME} when problemWith would
+     * reject it, including for being outside the storable range.
+     */
+    public static long storableDateTime(char[] text, int offset, int length) {
+        long seconds = IsoDateTimes.parseEpochSecond(text, offset, length);
+        if (seconds == IsoDateTimes.NOT_PARSED) {
+            seconds = parseInstant(new String(text, offset, length)).map(Instant::getEpochSecond).orElse(NOT_A_DATE_TIME);
+        }
+        return isStorableDateTime(seconds) ? seconds : NOT_A_DATE_TIME;
+    }
+
+    /** Whether a Date column's text value is valid as {@link #problemWith} reads it, read in place. */
+    public static boolean isStorableDate(char[] text, int offset, int length) {
+        long day = IsoDateTimes.parseEpochDay(text, offset, length);
+        if (day == IsoDateTimes.NOT_PARSED) {
+            return parseDate(new String(text, offset, length)).filter(d -> !d.isBefore(FIRST_DATE) && !d.isAfter(LAST_DATE)).isPresent();
+        }
+        return day >= FIRST_DAY && day <= LAST_DAY;
+    }
+
+    /**
+     * Writes storable epoch seconds (see {@link #isStorableDateTime}) as ClickHouse's UTC text into
+     * {@code out[0..CLICKHOUSE_DATE_TIME_LENGTH)}, the form {@link #toClickhouseJson} gives them.
+     */
+    public static void writeClickhouseDateTime(long epochSecond, char[] out) {
+        if (!isStorableDateTime(epochSecond)) {
+            throw new IllegalArgumentException("not a storable DateTime: " + epochSecond);
+        }
+        IsoDateTimes.formatClickhouse(epochSecond, out);
+    }
+
+    private static String clickhouseDateTime(long epochSecond) {
+        if (isStorableDateTime(epochSecond)) {
+            char[] text = new char[CLICKHOUSE_DATE_TIME_LENGTH];
+            IsoDateTimes.formatClickhouse(epochSecond, text);
+            return new String(text);
+        }
+        // Only values problemWith rejects get here; they are written (or refused) by java.time as before.
+        return LocalDateTime.ofInstant(Instant.ofEpochSecond(epochSecond), ZoneOffset.UTC).format(CLICKHOUSE_DATETIME);
+    }
+
+    /** Epoch seconds (floored) of an ISO date-time text, or empty: the common shapes by hand, the rest by java.time. */
+    static OptionalLong parseEpochSecond(String text) {
+        long seconds = IsoDateTimes.parseEpochSecond(text.toCharArray(), 0, text.length());
+        if (seconds != IsoDateTimes.NOT_PARSED) {
+            return OptionalLong.of(seconds);
+        }
+        return parseInstant(text).map(i -> OptionalLong.of(i.getEpochSecond())).orElseGet(OptionalLong::empty);
+    }
+
+    /** The java.time reading of a date-time text, which decides every shape IsoDateTimes does not recognise. */
     static Optional<Instant> parseInstant(String text) {
         try {
             return Optional.of(OffsetDateTime.parse(text).toInstant());
@@ -172,6 +236,10 @@ public enum ColumnType {
     }
 
     static Optional<LocalDate> parseDate(String text) {
+        long day = IsoDateTimes.parseEpochDay(text.toCharArray(), 0, text.length());
+        if (day != IsoDateTimes.NOT_PARSED) {
+            return Optional.of(LocalDate.ofEpochDay(day));
+        }
         try {
             return Optional.of(LocalDate.parse(text));
         } catch (DateTimeParseException e) {
