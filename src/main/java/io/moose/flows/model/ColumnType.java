@@ -123,8 +123,8 @@ public enum ColumnType {
             case DATETIME:
                 OptionalLong seconds = OptionalLong.empty();
                 if (value.isIntegralNumber() && value.canConvertToLong()) {
-                    // Through Instant as before: beyond Instant's range this throws rather than reporting a problem.
-                    seconds = OptionalLong.of(Instant.ofEpochSecond(value.asLong()).getEpochSecond());
+                    // Any long is a number of seconds; the range check below rejects what DateTime cannot hold.
+                    seconds = OptionalLong.of(value.asLong());
                 } else if (value.isTextual()) {
                     seconds = parseEpochSecond(value.asText());
                 }

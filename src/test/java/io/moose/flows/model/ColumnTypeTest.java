@@ -132,6 +132,15 @@ class ColumnTypeTest {
     }
 
     @Test
+    void epochSecondsBeyondWhatInstantHoldsAreAProblemNotAnException() {
+        for (long seconds : new long[]{Long.MAX_VALUE, Long.MIN_VALUE, Instant.MAX.getEpochSecond() + 1}) {
+            Optional<String> problem = ColumnType.DATETIME.problemWith(com.fasterxml.jackson.databind.node.LongNode.valueOf(seconds));
+            assertTrue(problem.isPresent(), "epoch seconds " + seconds);
+            assertTrue(problem.get().contains("epoch seconds"), problem.get());
+        }
+    }
+
+    @Test
     void dateTimesOutsideTheStorableRangeAreStillWrittenByJavaTime() {
         assertEquals("1969-12-31 23:59:59", ColumnType.DATETIME.toClickhouseJson(TextNode.valueOf("1969-12-31T23:59:59.5Z")).textValue());
         assertEquals("2106-01-01 00:00:00", ColumnType.DATETIME.toClickhouseJson(TextNode.valueOf("2106-01-01T00:00:00Z")).textValue());
