@@ -42,7 +42,7 @@ import java.util.concurrent.TimeUnit;
  * A topic into a ClickHouse table, exactly once with no state outside ClickHouse (design section 3):
  * every row carries its source coordinates; each run first reads the table's highest offset per
  * partition, consumes from just above it (skipping anything at or below it), and writes each batch
- * as ONE INSERT. A failure anywhere fails the run; the next run starts again from the table's own
+ * as ONE INSERT, each only while it is still the sink's newest run ({@link SinkFence}). A failure anywhere fails the run; the next run starts again from the table's own
  * high-water mark, so an insert that did land is never repeated and one that did not is redone.
  *
  * <p>One sink owns all partitions of its topic (manual assignment): exactly one runs per sink in
@@ -110,17 +110,22 @@ public final class TableSink {
                 registry, invalidRecords, () -> TopicOffsets.lag(admin, group, topic), this::run);
     }
 
-    /** One run: high-water mark, then consume, batch, insert, commit. Emits rows inserted per batch. */
+    /**
+     * One run: register as the sink's newest run, read the high-water mark, then consume, batch,
+     * insert, commit. Emits rows inserted per batch.
+     */
     public Source<Integer, NotUsed> run(HopContext context) {
-        CompletionStage<Source<Integer, Consumer.Control>> started = TopicOffsets.partitions(admin, topic)
-                .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
-                    context.ready();
-                    log.info("{} {}: resuming {} -> {} above {}", owner, hop, topic, table, highest);
-                    return consume(partitions, highest, context)
-                            .via(batches(context))
-                            .via(insert(context, new HashMap<>(highest)))
-                            .via(commitGroup());
-                });
+        CompletionStage<Source<Integer, Consumer.Control>> started = SinkFence.register(clickhouse, table, topic)
+                .thenCompose(fence -> TopicOffsets.partitions(admin, topic)
+                        .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
+                            context.ready();
+                            log.info("{} {}: resuming {} -> {} above {} (run epoch {})", owner, hop, topic, table, highest,
+                                    fence.epoch());
+                            return consume(partitions, highest, context)
+                                    .via(batches(context))
+                                    .via(insert(context, fence))
+                                    .via(commitGroup());
+                        }));
         return Source.completionStageSource(started).mapMaterializedValue(m -> NotUsed.getInstance());
     }
 
@@ -212,35 +217,22 @@ public final class TableSink {
 
     /**
      * One INSERT per batch, one at a time. A failure fails the run (it restarts from the high-water mark).
-     *
-     * <p>Before each INSERT the run re-reads the table's high-water marks: if any moved past what this
-     * run itself inserted ({@code inserted}, per partition), another sink took over meanwhile, e.g. on
-     * a survivor while this node was paused and downed, and this run is stale: it fails instead of
-     * inserting rows the other one already did. (Found by ops/chaos: a node resumed after SIGSTOP
-     * inserted its pending batch before learning it had been downed.)
+     * Before each INSERT the run checks it is still the sink's newest run ({@link SinkFence}).
      */
-    Flow<EncodedBatch, EncodedBatch, NotUsed> insert(HopContext context, Map<Integer, Long> inserted) {
+    Flow<EncodedBatch, EncodedBatch, NotUsed> insert(HopContext context, SinkFence fence) {
         return Flow.<EncodedBatch>create().mapAsync(1, batch -> {
             if (batch.rows() == 0) {
                 return CompletableFuture.completedFuture(batch);
             }
             long started = System.nanoTime();
-            return TableWatermarks.highestOffsets(clickhouse, table, topic).thenCompose(current -> {
-                for (Map.Entry<Integer, Long> mark : current.entrySet()) {
-                    if (mark.getValue() > inserted.getOrDefault(mark.getKey(), -1L)) {
-                        throw new IllegalStateException(table + " holds " + topic + "-" + mark.getKey() + " up to offset "
-                                + mark.getValue() + ", which this sink did not insert: another sink took over; restarting"
-                                + " from the table's high-water mark");
-                    }
-                }
-                return clickhouse.insertJsonEachRow(table, batch.body());
-            }).thenApply(done -> {
-                batch.nextOffsets().forEach((tp, next) -> inserted.merge(tp.partition(), next - 1, Math::max));
-                insertTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
-                insertRows.record(batch.rows());
-                context.processed(batch.rows());
-                return batch;
-            });
+            return fence.check()
+                    .thenCompose(current -> clickhouse.insertJsonEachRow(table, batch.body()))
+                    .thenApply(done -> {
+                        insertTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
+                        insertRows.record(batch.rows());
+                        context.processed(batch.rows());
+                        return batch;
+                    });
         });
     }
 

@@ -84,4 +84,30 @@ class TableSinkIT {
             assertEquals(2.0, dp.registry.get("moose.sink.invalid.records").counter().count());
         }
     }
+
+    @Test
+    void aSinkRunThatIsNoLongerTheNewestFailsBeforeInsertingAndResumesAboveTheMark() {
+        try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
+            String topic = dp.names.ingestionTopic(UA_0_0);
+            String table = dp.names.table(UA_0_0);
+            TableSyncRunner sync = dp.tableSync(UA_0_0);
+            sync.start();
+            dp.produceUserActivity(UA_0_0, 0, RECORDS);
+            await("the first records", Duration.ofSeconds(30), () -> dp.count(UA_0_0) == RECORDS, () -> sync.status().toString());
+
+            // Another node takes the sink over, as after this one was paused and downed.
+            SinkFence newer = join(SinkFence.register(dp.clickhouse, table, topic));
+            dp.produceUserActivity(UA_0_0, RECORDS, 2 * RECORDS);
+            await("the old run fenced off", Duration.ofSeconds(30),
+                    () -> sync.status().lastError().filter(e -> e.contains("took over")).isPresent(), () -> sync.status().toString());
+            assertEquals(RECORDS, dp.count(UA_0_0), "the fenced run inserted nothing");
+
+            await("its next run resumes and inserts the rest", Duration.ofSeconds(30),
+                    () -> dp.count(UA_0_0) == 2 * RECORDS, () -> dp.count(UA_0_0) + " rows, " + sync.status());
+            assertEquals(0, dp.duplicateCoordinates(UA_0_0));
+            long epochs = Long.parseLong(join(dp.clickhouse.query("SELECT max(epoch) FROM " + dp.clickhouse.qualified(SinkFence.TABLE)
+                    + " WHERE sink_table = '" + table + "'")).get(0).get(0));
+            assertEquals(newer.epoch() + 1, epochs, "the restarted run registered above the one that took over");
+        }
+    }
 }
