@@ -2,8 +2,6 @@ package io.moose.flows.sync;
 
 import akka.NotUsed;
 import akka.kafka.ConsumerSettings;
-import akka.kafka.Subscriptions;
-import akka.kafka.javadsl.Consumer;
 import akka.stream.Attributes;
 import akka.stream.javadsl.Flow;
 import akka.stream.javadsl.Source;
@@ -115,30 +113,37 @@ public final class TableSink {
      * insert, commit. Emits rows inserted per batch.
      */
     public Source<Integer, NotUsed> run(HopContext context) {
-        CompletionStage<Source<Integer, Consumer.Control>> started = SinkFence.register(clickhouse, table, topic)
+        CompletionStage<Source<Integer, NotUsed>> started = SinkFence.register(clickhouse, table, topic)
                 .thenCompose(fence -> TopicOffsets.partitions(admin, topic)
                         .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
                             context.ready();
                             log.info("{} {}: resuming {} -> {} above {} (run epoch {})", owner, hop, topic, table, highest,
                                     fence.epoch());
-                            return consume(partitions, highest, context)
-                                    .via(batches(context))
+                            return batches(partitions, highest, context)
                                     .via(insert(context, fence))
                                     .via(commitGroup());
                         }));
         return Source.completionStageSource(started).mapMaterializedValue(m -> NotUsed.getInstance());
     }
 
-    /** Consumes every partition from just above the high-water mark, dropping anything at or below it. */
-    Source<ConsumerRecord<byte[], byte[]>, Consumer.Control> consume(List<TopicPartition> partitions,
-                                                                    Map<Integer, Long> highest, HopContext context) {
-        return Consumer.plainSource(consumerSettings, Subscriptions.assignmentWithOffset(startOffsets(partitions, highest)))
-                .mapMaterializedValue(control -> {
-                    context.controlledBy(control);
-                    return control;
-                })
-                // The seek already starts above the mark; this guards against a reset to an earlier offset.
-                .filter(r -> r.offset() > highest.getOrDefault(r.partition(), -1L));
+    /**
+     * Every partition from just above the high-water mark, in batches by size and linger, each
+     * encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
+     * dispatcher (JSON parsing and validation are the sink's main CPU cost).
+     */
+    Source<EncodedBatch, NotUsed> batches(List<TopicPartition> partitions, Map<Integer, Long> highest, HopContext context) {
+        PolledBatches polled = new PolledBatches(consumerSettings, startOffsets(partitions, highest), settings.batchSize(),
+                settings.linger(), settings.pollTimeout());
+        context.controlledBy(polled);
+        return polled.source()
+                .via(Flow.fromMaterializer((materializer, attributes) -> Flow.<List<ConsumerRecord<byte[], byte[]>>>create()
+                        .mapAsync(1, records -> encode(records, context, materializer.executionContext())))
+                        // One polled batch waits here while one is encoded: memory stays a few batches.
+                        .addAttributes(Attributes.inputBuffer(1, 1)))
+                .mapMaterializedValue(m -> NotUsed.getInstance())
+                // Encoding the next batch overlaps the current INSERT, but only one batch waits.
+                .async()
+                .addAttributes(Attributes.inputBuffer(1, 1));
     }
 
     /** Where each partition starts: one above the highest offset stored, or its beginning. */
@@ -149,21 +154,6 @@ public final class TableSink {
             start.put(p, highest.getOrDefault(p.partition(), -1L) + 1);
         }
         return start;
-    }
-
-    /**
-     * Groups records by size and linger and encodes each group into one INSERT body, in
-     * {@code encode-parallelism} slices at once on the stream's dispatcher (JSON parsing and
-     * validation are the sink's main CPU cost). Still one body, so one INSERT, per batch.
-     */
-    Flow<ConsumerRecord<byte[], byte[]>, EncodedBatch, NotUsed> batches(HopContext context) {
-        return Flow.fromMaterializer((materializer, attributes) -> Flow.<ConsumerRecord<byte[], byte[]>>create()
-                        .groupedWithin(settings.batchSize(), java.time.Duration.ofNanos(settings.linger().toNanos()))
-                        .mapAsync(1, records -> encode(records, context, materializer.executionContext())))
-                .mapMaterializedValue(m -> NotUsed.getInstance())
-                // Encoding the next batch overlaps the current INSERT, but only one batch waits.
-                .async()
-                .addAttributes(Attributes.inputBuffer(1, 1));
     }
 
     /** One batch's body: its slices encoded in parallel, then joined in record order. */

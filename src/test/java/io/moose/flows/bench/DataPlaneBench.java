@@ -74,7 +74,7 @@ public final class DataPlaneBench {
     public static void main(String[] args) throws Exception {
         String tuning = System.getProperty("bench.config", "");
         List<String> rows = new ArrayList<>();
-        try (DataPlaneFixture dp = new DataPlaneFixture(tuning + "\n" + DEFAULTS)) {
+        try (DataPlaneFixture dp = new DataPlaneFixture(DEFAULTS + "\n" + tuning)) {
             dp.provision();
             String source = dp.names.ingestionTopic(UA_0_0);
             // Every round's topics now: a topic created just before a plain idempotent producer writes
@@ -128,7 +128,7 @@ public final class DataPlaneBench {
         }
         String latency = "";
         if (PARTS.contains("latency")) {
-            try (DataPlaneFixture dp = new DataPlaneFixture(tuning + "\n" + DEFAULTS)) {
+            try (DataPlaneFixture dp = new DataPlaneFixture(DEFAULTS + "\n" + tuning)) {
                 dp.provision();
                 latency = latency(dp);
             }
