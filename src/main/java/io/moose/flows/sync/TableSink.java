@@ -116,13 +116,18 @@ public final class TableSink {
         CompletionStage<Source<Integer, NotUsed>> started = SinkFence.register(clickhouse, table, topic)
                 .thenCompose(fence -> TopicOffsets.partitions(admin, topic)
                         .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
-                            context.ready();
                             log.info("{} {}: resuming {} -> {} above {} (run epoch {})", owner, hop, topic, table, highest,
                                     fence.epoch());
-                            return batches(partitions, highest, context)
-                                    .via(insert(context, fence))
-                                    .via(commitGroup());
-                        }));
+                            // Where the run starts is consumed as far as lag goes, also in partitions it
+                            // has nothing new to read from (they would report the skipped rows as lag).
+                            return reportToGroup(startOffsets(partitions, highest)).thenApply(reported -> {
+                                context.ready();
+                                return batches(partitions, highest, context)
+                                        .via(insert(context, fence))
+                                        .via(commitGroup());
+                            });
+                        })
+                        .thenCompose(source -> source));
         return Source.completionStageSource(started).mapMaterializedValue(m -> NotUsed.getInstance());
     }
 
@@ -228,12 +233,15 @@ public final class TableSink {
 
     /** Reports the consumed offsets to the consumer group (lag for Kafka tools); a failed report only logs. */
     Flow<EncodedBatch, Integer, NotUsed> commitGroup() {
-        return Flow.<EncodedBatch>create().mapAsync(1, batch -> TopicOffsets.commit(admin, group, batch.nextOffsets())
-                .handle((done, error) -> {
-                    if (error != null) {
-                        log.debug("{} {}: could not report offsets to group {}: {}", owner, hop, group, error.toString());
-                    }
-                    return batch.rows();
-                }));
+        return Flow.<EncodedBatch>create().mapAsync(1, batch -> reportToGroup(batch.nextOffsets()).thenApply(done -> batch.rows()));
+    }
+
+    private CompletionStage<Void> reportToGroup(Map<TopicPartition, Long> nextOffsets) {
+        return TopicOffsets.commit(admin, group, nextOffsets).handle((done, error) -> {
+            if (error != null) {
+                log.debug("{} {}: could not report offsets to group {}: {}", owner, hop, group, error.toString());
+            }
+            return null;
+        });
     }
 }
