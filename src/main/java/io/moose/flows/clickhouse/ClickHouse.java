@@ -22,7 +22,7 @@ import java.util.regex.Pattern;
 /**
  * Thin adapter over the official ClickHouse Java client (HTTP). It sticks to what ClickHouse 18.16
  * and current releases both understand: an explicit FORMAT in every query (18.16 ignores the
- * X-ClickHouse-Format header), TabSeparated results parsed here, JSONEachRow inserts, and no
+ * X-ClickHouse-Format header), TabSeparated results parsed here, TabSeparated (or JSONEachRow) inserts, and no
  * client-side compression (the client's compressed responses are not readable from 18.16).
  * 18.16 also ignores the X-ClickHouse-Database header, so every statement must name tables
  * through {@link #qualified(String)}.
@@ -116,6 +116,23 @@ public final class ClickHouse implements AutoCloseable {
         return client.write(server)
                 .query("INSERT INTO " + qualified(table) + " FORMAT JSONEachRow")
                 .format(ClickHouseFormat.JSONEachRow)
+                .data(new ByteArrayInputStream(rows))
+                .execute()
+                .thenApply(response -> {
+                    response.close();
+                    return (Void) null;
+                });
+    }
+
+    /**
+     * Inserts TabSeparated rows, their fields in {@code columns} order, in one INSERT (atomic for a
+     * batch under max_insert_block_size). The explicit column list keeps rows and table in step.
+     */
+    public CompletionStage<Void> insertTabSeparated(String table, List<String> columns, byte[] rows) {
+        String columnList = String.join(", ", columns.stream().map(ClickHouse::quote).toList());
+        return client.write(server)
+                .query("INSERT INTO " + qualified(table) + " (" + columnList + ") FORMAT TabSeparated")
+                .format(ClickHouseFormat.TabSeparated)
                 .data(new ByteArrayInputStream(rows))
                 .execute()
                 .thenApply(response -> {

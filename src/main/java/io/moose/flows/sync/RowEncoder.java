@@ -16,22 +16,26 @@ import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.RecordValidator;
 
 import java.io.IOException;
-import java.io.OutputStream;
 import java.io.UncheckedIOException;
+import java.math.BigInteger;
 import java.util.Arrays;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 
 /**
- * Turns one Kafka record value into one JSONEachRow line of the version's table: validated against
- * the version, every column written explicitly (absent ones get their declared default, or null),
- * values converted to what ClickHouse reads on every version, and the source coordinates appended.
+ * Turns one Kafka record value into one row of the version's table: validated against the version,
+ * every column written explicitly (absent ones get their declared default, or null), values converted
+ * to what ClickHouse reads on every version, and the source coordinates appended. The sink writes
+ * TabSeparated rows ({@link #encodeTabSeparatedInto}), whose columns are in table order
+ * ({@link #columnNames}) and which ClickHouse parses faster than JSON; JSONEachRow lines
+ * ({@link #encodeInto}) store exactly the same values and remain the reference for them.
  *
  * <p>Encoding is the sink's main CPU cost, so the common record, a flat object of known columns with
- * valid scalar values, is streamed from the parser straight into the generator without a tree. Any
- * other record (invalid, or merely unusual, such as one with a duplicate field) is encoded through a
- * tree as before, which decides it and words its errors, so both ways accept and write the same.
+ * valid scalar values, is streamed from the parser without a tree: into the generator for JSON, into
+ * per-column slices reordered into table order for TabSeparated. Any other record (invalid, or merely
+ * unusual, such as one with a duplicate field) is encoded through a tree as before, which decides it
+ * and words its errors, so every way accepts the same records and stores the same values.
  */
 public final class RowEncoder {
 
@@ -46,13 +50,10 @@ public final class RowEncoder {
     private static final SerializedString SOURCE_TOPIC = new SerializedString(TableSchema.SOURCE_TOPIC);
     private static final SerializedString SOURCE_PARTITION = new SerializedString(TableSchema.SOURCE_PARTITION);
     private static final SerializedString SOURCE_OFFSET = new SerializedString(TableSchema.SOURCE_OFFSET);
-    private static final int INITIAL_ROW_BYTES = 512;
-    /** A scratch row buffer grown beyond this (by a huge record) is dropped rather than kept by its thread. */
-    private static final int MAX_RETAINED_ROW_BYTES = 64 * 1024;
 
     /**
-     * The streamed row is written here first and copied to the caller's buffer only when complete,
-     * since a record found irregular halfway must leave no trace. Per thread: one encoder serves the
+     * The streamed row (or, for TabSeparated, its fields) is written here first and copied to the
+     * caller's buffer only when complete, since a record found irregular halfway must leave no trace. Per thread: one encoder serves the
      * sink's parallel encode slices.
      */
     private static final ThreadLocal<Scratch> SCRATCH = ThreadLocal.withInitial(Scratch::new);
@@ -64,6 +65,9 @@ public final class RowEncoder {
     private final SerializedString[] names;
     /** What the tree path writes for an absent column (NullNode for null), or null where absence fails validation. */
     private final JsonNode[] absentValues;
+    /** The same as TabSeparated fields, null where absentValues is. */
+    private final byte[][] absentFields;
+    private final List<String> columnNames;
     /** Streaming reads numbers as the tree does only with the mapper's default number features. */
     private final boolean streams;
 
@@ -73,11 +77,18 @@ public final class RowEncoder {
         this.columns = version.columns().toArray(Column[]::new);
         this.names = new SerializedString[columns.length];
         this.absentValues = new JsonNode[columns.length];
+        this.absentFields = new byte[columns.length][];
         for (int i = 0; i < columns.length; i++) {
             columnIndex.put(columns[i].name(), i);
             names[i] = new SerializedString(columns[i].name());
             absentValues[i] = absentValue(columns[i]);
+            if (absentValues[i] != null) {
+                RowBuffer field = new RowBuffer();
+                writeField(absentValues[i], field);
+                absentFields[i] = field.toByteArray();
+            }
         }
+        this.columnNames = List.copyOf(TableSchema.columns(version).keySet());
         this.streams = !json.isEnabled(DeserializationFeature.USE_BIG_INTEGER_FOR_INTS)
                 && !json.isEnabled(DeserializationFeature.USE_LONG_FOR_INTS)
                 && !json.isEnabled(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS);
@@ -100,6 +111,29 @@ public final class RowEncoder {
         }
     }
 
+    /** The table's columns in the order a TabSeparated row holds them: the model's, then the source coordinates. */
+    public List<String> columnNames() {
+        return columnNames;
+    }
+
+    public byte[] encodeTabSeparated(byte[] value, String topic, int partition, long offset) throws InvalidRecordException {
+        ByteArrayBuilder out = new ByteArrayBuilder(value.length + 64);
+        encodeTabSeparatedInto(value, topic, partition, offset, out);
+        return out.toByteArray();
+    }
+
+    /**
+     * Appends the row as one TabSeparated line, fields in {@link #columnNames} order, storing what
+     * the JSONEachRow line would. An invalid record throws (with the JSON path's message) before
+     * anything is written.
+     */
+    public void encodeTabSeparatedInto(byte[] value, String topic, int partition, long offset, ByteArrayBuilder out)
+            throws InvalidRecordException {
+        if (!streams || !encodeTabSeparatedStreaming(value, topic, partition, offset, out)) {
+            encodeTabSeparatedViaTree(value, topic, partition, offset, out);
+        }
+    }
+
     /**
      * The streaming encoding: true when the row was appended to {@code out}, false (with nothing
      * written) when the record is anything but a flat object of distinct known columns with valid
@@ -118,6 +152,7 @@ public final class RowEncoder {
                 }
                 g.writeStartObject();
                 boolean[] seen = scratch.seen;
+                ValueSink values = new JsonValues(g);
                 for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
                     Integer index = columnIndex.get(name);
                     if (index == null || seen[index]) {
@@ -125,7 +160,7 @@ public final class RowEncoder {
                     }
                     seen[index] = true;
                     g.writeFieldName(names[index]);
-                    if (!copyValue(p, columns[index], g, scratch)) {
+                    if (!copyValue(p, columns[index], values, scratch)) {
                         return false;
                     }
                 }
@@ -139,7 +174,7 @@ public final class RowEncoder {
                             return false;
                         }
                         g.writeFieldName(names[i]);
-                        writeAbsent(g, absentValues[i]);
+                        writeStored(g, absentValues[i]);
                     }
                 }
                 g.writeFieldName(SOURCE_TOPIC);
@@ -159,10 +194,78 @@ public final class RowEncoder {
     }
 
     /**
+     * The streaming TabSeparated encoding, answering as {@link #encodeStreaming} does. Fields come in
+     * record order but go out in table order, so each value is written to the thread's scratch
+     * buffer first and the row is assembled from those slices once the record proved regular.
+     */
+    boolean encodeTabSeparatedStreaming(byte[] value, String topic, int partition, long offset, ByteArrayBuilder out) {
+        Scratch scratch = SCRATCH.get();
+        scratch.start(columns.length);
+        RowBuffer fields = scratch.row;
+        boolean[] seen = scratch.seen;
+        try (JsonParser p = json.getFactory().createParser(value)) {
+            // As readTree does, so mapper-level parser settings apply alike.
+            json.getDeserializationConfig().initialize(p);
+            if (p.nextToken() != JsonToken.START_OBJECT) {
+                return false;
+            }
+            for (String name = p.nextFieldName(); name != null; name = p.nextFieldName()) {
+                Integer index = columnIndex.get(name);
+                if (index == null || seen[index]) {
+                    return false;
+                }
+                seen[index] = true;
+                scratch.fieldStarts[index] = fields.size();
+                if (!copyValue(p, columns[index], scratch.tabSeparated, scratch)) {
+                    return false;
+                }
+                scratch.fieldEnds[index] = fields.size();
+            }
+            // readTree ignores what follows the object; streaming leaves such a record to it.
+            if (p.currentToken() != JsonToken.END_OBJECT || p.nextToken() != null) {
+                return false;
+            }
+        } catch (IOException e) {
+            return false;
+        }
+        for (int i = 0; i < columns.length; i++) {
+            if (!seen[i] && absentFields[i] == null) {
+                return false;
+            }
+        }
+        int coordinates = fields.size();
+        writeCoordinates(scratch.topicField(topic), partition, offset, fields);
+        // The record is regular: only now does anything reach the batch.
+        for (int i = 0; i < columns.length; i++) {
+            if (i > 0) {
+                out.append(TabSeparatedText.FIELD_SEPARATOR);
+            }
+            if (seen[i]) {
+                fields.copyTo(out, scratch.fieldStarts[i], scratch.fieldEnds[i]);
+            } else {
+                out.write(absentFields[i]);
+            }
+        }
+        fields.copyTo(out, coordinates, fields.size());
+        return true;
+    }
+
+    /** The source coordinate fields, each after a separator (they follow the model's columns), and the row's end. */
+    private static void writeCoordinates(byte[] topicField, int partition, long offset, RowBuffer out) {
+        out.write(TabSeparatedText.FIELD_SEPARATOR);
+        out.write(topicField);
+        out.write(TabSeparatedText.FIELD_SEPARATOR);
+        out.writeDecimal(partition);
+        out.write(TabSeparatedText.FIELD_SEPARATOR);
+        out.writeDecimal(offset);
+        out.write(TabSeparatedText.ROW_END);
+    }
+
+    /**
      * Writes the current field's value as the tree path would write it, or returns false when the
      * tree path might not accept it or might write it differently.
      */
-    private static boolean copyValue(JsonParser p, Column column, JsonGenerator g, Scratch scratch) throws IOException {
+    private static boolean copyValue(JsonParser p, Column column, ValueSink to, Scratch scratch) throws IOException {
         JsonToken token = p.nextToken();
         ColumnType type = column.type();
         switch (token) {
@@ -170,54 +273,54 @@ public final class RowEncoder {
                 if (!column.nullable()) {
                     return false;
                 }
-                g.writeNull();
+                to.writeNull();
                 return true;
             case VALUE_STRING:
-                return copyString(p, type, g, scratch);
+                return copyString(p, type, to, scratch);
             case VALUE_NUMBER_INT:
-                return copyInteger(p, type, g, scratch);
+                return copyInteger(p, type, to, scratch);
             case VALUE_NUMBER_FLOAT:
                 // The tree keeps a double and writes it back, so the same double is written here.
                 if (type != ColumnType.FLOAT64 || p.getNumberType() != JsonParser.NumberType.DOUBLE) {
                     return false;
                 }
-                g.writeNumber(p.getDoubleValue());
+                to.writeNumber(p.getDoubleValue());
                 return true;
             case VALUE_TRUE:
             case VALUE_FALSE:
                 if (type != ColumnType.BOOLEAN) {
                     return false;
                 }
-                g.writeNumber(token == JsonToken.VALUE_TRUE ? 1 : 0);
+                to.writeNumber(token == JsonToken.VALUE_TRUE ? 1 : 0);
                 return true;
             default:
                 return false;
         }
     }
 
-    private static boolean copyString(JsonParser p, ColumnType type, JsonGenerator g, Scratch scratch) throws IOException {
+    private static boolean copyString(JsonParser p, ColumnType type, ValueSink to, Scratch scratch) throws IOException {
         char[] text = p.getTextCharacters();
         int from = p.getTextOffset();
         int length = p.getTextLength();
         switch (type) {
             case STRING:
-                g.writeString(text, from, length);
+                to.writeString(text, from, length);
                 return true;
             case DATE:
                 if (!ColumnType.isStorableDate(text, from, length)) {
                     return false;
                 }
-                g.writeString(text, from, length);
+                to.writeString(text, from, length);
                 return true;
             case DATETIME:
-                return writeDateTime(ColumnType.storableDateTime(text, from, length), g, scratch);
+                return writeDateTime(ColumnType.storableDateTime(text, from, length), to, scratch);
             default:
                 return false;
         }
     }
 
     /** Integers are written from the int or long the tree would hold, which prints the same digits. */
-    private static boolean copyInteger(JsonParser p, ColumnType type, JsonGenerator g, Scratch scratch) throws IOException {
+    private static boolean copyInteger(JsonParser p, ColumnType type, ValueSink to, Scratch scratch) throws IOException {
         JsonParser.NumberType numberType = p.getNumberType();
         boolean fitsInt = numberType == JsonParser.NumberType.INT;
         boolean fitsLong = fitsInt || numberType == JsonParser.NumberType.LONG;
@@ -226,16 +329,16 @@ public final class RowEncoder {
                 if (!fitsInt) {
                     return false;
                 }
-                g.writeNumber(p.getIntValue());
+                to.writeNumber(p.getIntValue());
                 return true;
             case INT64:
             case FLOAT64:
                 if (fitsInt) {
-                    g.writeNumber(p.getIntValue());
+                    to.writeNumber(p.getIntValue());
                 } else if (fitsLong) {
-                    g.writeNumber(p.getLongValue());
+                    to.writeNumber(p.getLongValue());
                 } else if (type == ColumnType.FLOAT64) {
-                    g.writeNumber(p.getBigIntegerValue());
+                    to.writeNumber(p.getBigIntegerValue());
                 } else {
                     return false;
                 }
@@ -245,18 +348,18 @@ public final class RowEncoder {
                     return false;
                 }
                 long seconds = p.getLongValue();
-                return ColumnType.isStorableDateTime(seconds) && writeDateTime(seconds, g, scratch);
+                return ColumnType.isStorableDateTime(seconds) && writeDateTime(seconds, to, scratch);
             default:
                 return false;
         }
     }
 
-    private static boolean writeDateTime(long seconds, JsonGenerator g, Scratch scratch) throws IOException {
+    private static boolean writeDateTime(long seconds, ValueSink to, Scratch scratch) throws IOException {
         if (seconds == ColumnType.NOT_A_DATE_TIME) {
             return false;
         }
         ColumnType.writeClickhouseDateTime(seconds, scratch.dateTime);
-        g.writeString(scratch.dateTime, 0, ColumnType.CLICKHOUSE_DATE_TIME_LENGTH);
+        to.writeString(scratch.dateTime, 0, ColumnType.CLICKHOUSE_DATE_TIME_LENGTH);
         return true;
     }
 
@@ -285,6 +388,43 @@ public final class RowEncoder {
      */
     void encodeViaTree(byte[] value, String topic, int partition, long offset, ByteArrayBuilder out)
             throws InvalidRecordException {
+        JsonNode record = validRecord(value);
+        try (JsonGenerator g = json.getFactory().createGenerator(out)) {
+            g.writeStartObject();
+            for (Column column : columns) {
+                g.writeFieldName(column.name());
+                writeStored(g, storedValue(record, column));
+            }
+            g.writeStringField(TableSchema.SOURCE_TOPIC, topic);
+            g.writeNumberField(TableSchema.SOURCE_PARTITION, partition);
+            g.writeNumberField(TableSchema.SOURCE_OFFSET, offset);
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        out.write(NEWLINE);
+    }
+
+    /** The tree-based TabSeparated encoding: the same values as {@link #encodeViaTree}, as TabSeparated fields. */
+    void encodeTabSeparatedViaTree(byte[] value, String topic, int partition, long offset, ByteArrayBuilder out)
+            throws InvalidRecordException {
+        JsonNode record = validRecord(value);
+        Scratch scratch = SCRATCH.get();
+        scratch.start(columns.length);
+        // Into scratch first: a default that fails to convert throws before the batch is touched.
+        RowBuffer row = scratch.row;
+        for (int i = 0; i < columns.length; i++) {
+            if (i > 0) {
+                row.write(TabSeparatedText.FIELD_SEPARATOR);
+            }
+            writeField(storedValue(record, columns[i]), row);
+        }
+        writeCoordinates(scratch.topicField(topic), partition, offset, row);
+        row.copyTo(out);
+    }
+
+    /** The record as a tree, or why it is not a valid record of the version, worded for both encodings alike. */
+    private JsonNode validRecord(byte[] value) throws InvalidRecordException {
         JsonNode record;
         try {
             record = json.readTree(value);
@@ -300,96 +440,163 @@ public final class RowEncoder {
         if (!problems.isEmpty()) {
             throw new InvalidRecordException("not a valid " + version.ref() + " record: " + problems);
         }
-        try (JsonGenerator g = json.getFactory().createGenerator(out)) {
-            g.writeStartObject();
-            for (Column column : version.columns()) {
-                g.writeFieldName(column.name());
-                JsonNode v = record.get(column.name());
-                if (v == null || v.isMissingNode()) {
-                    v = column.defaultValue().orElse(null);
-                }
-                if (v == null || v.isNull()) {
-                    g.writeNull();
-                } else {
-                    JsonNode converted = column.type().toClickhouseJson(v);
-                    if (converted.isTextual()) {
-                        // Strings (and converted DateTimes) are most columns: skip the tree serializer for them.
-                        g.writeString(converted.textValue());
-                    } else {
-                        json.writeTree(g, converted);
-                    }
-                }
-            }
-            g.writeStringField(TableSchema.SOURCE_TOPIC, topic);
-            g.writeNumberField(TableSchema.SOURCE_PARTITION, partition);
-            g.writeNumberField(TableSchema.SOURCE_OFFSET, offset);
-            g.writeEndObject();
-        } catch (IOException e) {
-            throw new UncheckedIOException(e);
-        }
-        out.write(NEWLINE);
+        return record;
     }
 
-    /** Writes an absent column's value exactly as the tree path writes it. */
-    private void writeAbsent(JsonGenerator g, JsonNode converted) throws IOException {
+    /** What a valid record stores in the column, converted for ClickHouse: its value, else the default, else null. */
+    private static JsonNode storedValue(JsonNode record, Column column) {
+        JsonNode v = record.get(column.name());
+        if (v == null || v.isMissingNode()) {
+            v = column.defaultValue().orElse(null);
+        }
+        return v == null || v.isNull() ? NullNode.getInstance() : column.type().toClickhouseJson(v);
+    }
+
+    /** Writes a stored value (see {@link #storedValue}) as a JSON value. */
+    private void writeStored(JsonGenerator g, JsonNode converted) throws IOException {
         if (converted.isNull()) {
             g.writeNull();
         } else if (converted.isTextual()) {
+            // Strings (and converted DateTimes) are most columns: skip the tree serializer for them.
             g.writeString(converted.textValue());
         } else {
             json.writeTree(g, converted);
         }
     }
 
+    /**
+     * Writes a stored value as the TabSeparated field ClickHouse reads as what it reads from the JSON
+     * path's value: numbers in the text the JSON generator prints, booleans already converted to 1/0.
+     */
+    private static void writeField(JsonNode converted, RowBuffer out) {
+        if (converted.isNull()) {
+            out.write(TabSeparatedText.NULL);
+        } else if (converted.isTextual()) {
+            TabSeparatedText.writeString(converted.textValue(), out);
+        } else if (converted.isDouble()) {
+            TabSeparatedText.writeDouble(converted.doubleValue(), out);
+        } else if (converted.isNumber()) {
+            // Integers, and decimals under USE_BIG_DECIMAL_FOR_FLOATS: the text the generator prints.
+            out.writeAscii(converted.asText());
+        } else {
+            // Validation lets only scalars through, and booleans are converted to numbers.
+            throw new IllegalStateException("no TabSeparated form for " + converted.getNodeType() + " " + converted);
+        }
+    }
+
+    /** Where a streaming encoding writes each value it copies: the same decisions feed the JSON and the TabSeparated row. */
+    private interface ValueSink {
+        void writeNull() throws IOException;
+
+        void writeString(char[] text, int from, int length) throws IOException;
+
+        void writeNumber(int value) throws IOException;
+
+        void writeNumber(long value) throws IOException;
+
+        void writeNumber(BigInteger value) throws IOException;
+
+        void writeNumber(double value) throws IOException;
+    }
+
+    /** Values as the JSON generator writes them. */
+    private record JsonValues(JsonGenerator g) implements ValueSink {
+        @Override
+        public void writeNull() throws IOException {
+            g.writeNull();
+        }
+
+        @Override
+        public void writeString(char[] text, int from, int length) throws IOException {
+            g.writeString(text, from, length);
+        }
+
+        @Override
+        public void writeNumber(int value) throws IOException {
+            g.writeNumber(value);
+        }
+
+        @Override
+        public void writeNumber(long value) throws IOException {
+            g.writeNumber(value);
+        }
+
+        @Override
+        public void writeNumber(BigInteger value) throws IOException {
+            g.writeNumber(value);
+        }
+
+        @Override
+        public void writeNumber(double value) throws IOException {
+            g.writeNumber(value);
+        }
+    }
+
+    /** Values as TabSeparated fields, in the text the JSON generator would print (see {@link #writeField}). */
+    private record TabSeparatedValues(RowBuffer out) implements ValueSink {
+        @Override
+        public void writeNull() {
+            out.write(TabSeparatedText.NULL);
+        }
+
+        @Override
+        public void writeString(char[] text, int from, int length) {
+            TabSeparatedText.writeString(text, from, length, out);
+        }
+
+        @Override
+        public void writeNumber(int value) {
+            out.writeDecimal(value);
+        }
+
+        @Override
+        public void writeNumber(long value) {
+            out.writeDecimal(value);
+        }
+
+        @Override
+        public void writeNumber(BigInteger value) {
+            out.writeAscii(value.toString());
+        }
+
+        @Override
+        public void writeNumber(double value) {
+            TabSeparatedText.writeDouble(value, out);
+        }
+    }
+
     /** One thread's reusable buffers for streaming a row. */
     private static final class Scratch {
         final RowBuffer row = new RowBuffer();
+        final TabSeparatedValues tabSeparated = new TabSeparatedValues(row);
         boolean[] seen = new boolean[0];
+        /** Where each column's TabSeparated field lies in {@code row}, for the columns seen. */
+        int[] fieldStarts = new int[0];
+        int[] fieldEnds = new int[0];
         final char[] dateTime = new char[ColumnType.CLICKHOUSE_DATE_TIME_LENGTH];
+        /** The last topic's field: a sink writes one topic, so it is escaped once, not per row. */
+        private String topic;
+        private byte[] topicField;
 
         void start(int columns) {
             row.reset();
             if (seen.length < columns) {
                 seen = new boolean[columns];
+                fieldStarts = new int[columns];
+                fieldEnds = new int[columns];
             } else {
                 Arrays.fill(seen, 0, columns, false);
             }
         }
-    }
 
-    /** A reusable byte buffer for one row: unlike ByteArrayOutputStream, unsynchronised and readable in place. */
-    private static final class RowBuffer extends OutputStream {
-        private byte[] bytes = new byte[INITIAL_ROW_BYTES];
-        private int size;
-
-        @Override
-        public void write(int b) {
-            ensure(1);
-            bytes[size++] = (byte) b;
-        }
-
-        @Override
-        public void write(byte[] b, int off, int len) {
-            ensure(len);
-            System.arraycopy(b, off, bytes, size, len);
-            size += len;
-        }
-
-        void copyTo(ByteArrayBuilder out) {
-            out.write(bytes, 0, size);
-        }
-
-        void reset() {
-            size = 0;
-            if (bytes.length > MAX_RETAINED_ROW_BYTES) {
-                bytes = new byte[INITIAL_ROW_BYTES];
+        byte[] topicField(String name) {
+            if (!name.equals(topic)) {
+                RowBuffer field = new RowBuffer();
+                TabSeparatedText.writeString(name, field);
+                topicField = field.toByteArray();
+                topic = name;
             }
-        }
-
-        private void ensure(int more) {
-            if (size + more > bytes.length) {
-                bytes = Arrays.copyOf(bytes, Math.max(bytes.length * 2, size + more));
-            }
+            return topicField;
         }
     }
 }

@@ -47,6 +47,9 @@ import java.util.concurrent.TimeUnit;
  * the cluster. After each insert it also commits the consumed offsets to its consumer group, only
  * so that standard Kafka tools show its lag; it never reads them back.
  *
+ * <p>Each batch is sent as TabSeparated rows ({@link RowEncoder#encodeTabSeparatedInto}): they store
+ * what JSONEachRow would, and ClickHouse parses them with less of the CPU the sink itself needs.
+ *
  * <p>A record that is not a valid record of the table's version is logged, counted and skipped:
  * one bad record must not stop a table.
  */
@@ -54,7 +57,7 @@ public final class TableSink {
 
     private static final Logger log = LoggerFactory.getLogger(TableSink.class);
 
-    /** One batch, encoded: the INSERT body, and what it covers. */
+    /** One batch, encoded: the INSERT body (TabSeparated rows), and what it covers. */
     record EncodedBatch(byte[] body, int rows, int invalid, Map<TopicPartition, Long> nextOffsets) {
     }
 
@@ -199,7 +202,7 @@ public final class TableSink {
         int invalid = 0;
         for (ConsumerRecord<byte[], byte[]> r : records) {
             try {
-                encoder.encodeInto(r.value() == null ? new byte[0] : r.value(), r.topic(), r.partition(), r.offset(), body);
+                encoder.encodeTabSeparatedInto(r.value() == null ? new byte[0] : r.value(), r.topic(), r.partition(), r.offset(), body);
                 rows++;
             } catch (RowEncoder.InvalidRecordException e) {
                 invalid++;
@@ -221,7 +224,7 @@ public final class TableSink {
             }
             long started = System.nanoTime();
             return fence.check()
-                    .thenCompose(current -> clickhouse.insertJsonEachRow(table, batch.body()))
+                    .thenCompose(current -> clickhouse.insertTabSeparated(table, encoder.columnNames(), batch.body()))
                     .thenApply(done -> {
                         insertTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                         insertRows.record(batch.rows());

@@ -121,7 +121,7 @@ public final class DataPlaneBench {
                 rows.add(row("transform hop (ParseActivity, transactional) vs plain consume-produce", rates.get("transform"), rates.get("ceiling"), 0.6));
             }
             if (PARTS.contains("sink")) {
-                String sink = "table sync (JSONEachRow, batches of " + dp.sinkSettings.batchSize() + ")";
+                String sink = "table sync (TabSeparated, batches of " + dp.sinkSettings.batchSize() + ")";
                 rows.add(row(sink + " vs clickhouse-client JSONEachRow", rates.get("sink"), rates.get("client"), 0.8));
                 rows.add(row(sink + " vs HTTP INSERT of the same rows pre-encoded (no Kafka, no encoding)", rates.get("sink"), rates.get("http"), 0));
             }

@@ -45,8 +45,8 @@ class RowEncoderTest {
             """, "test");
     private final RowEncoder encoder = new RowEncoder(PROJECT.version(VersionRef.parse("M/1")).orElseThrow(), JSON);
 
-    /** Every column type, nullable and defaulted ones among them, for the equivalence test. */
-    private static final ModelVersion EVERYTHING = ProjectDefinitionLoader.parse("""
+    /** Every column type, nullable and defaulted ones among them, for the equivalence tests. */
+    static final ModelVersion EVERYTHING = ProjectDefinitionLoader.parse("""
             models = [{ name = E, versions = [
               { version = "1", columns = [
                   {name = s, type = String}, {name = i, type = Int32}, {name = l, type = Int64}, {name = f, type = Float64},
@@ -249,10 +249,10 @@ class RowEncoderTest {
     }
 
     /** A generated record value; {@code unusual} when the streaming path may leave it to the tree path even if valid. */
-    private record Generated(byte[] bytes, boolean unusual) {
+    record Generated(byte[] bytes, boolean unusual) {
     }
 
-    private static Generated generate(Random r) {
+    static Generated generate(Random r) {
         if (r.nextInt(40) == 0) {
             return new Generated(notAnObject(r), true);
         }
