@@ -44,6 +44,13 @@ public final class Node {
     private record SeedFailed(Throwable error) implements Command {
     }
 
+    private enum DefinitionCheckTick implements Command {
+        INSTANCE
+    }
+
+    private record DefinitionCheckFailed(Throwable error) implements Command {
+    }
+
     private Node() {
     }
 
@@ -75,8 +82,13 @@ public final class Node {
 
             Duration interval = config.getDuration("moose-flows.node.keep-alive-interval");
             Duration askTimeout = config.getDuration("moose-flows.admin.ask-timeout");
+            Duration checkInterval = config.getDuration("moose-flows.node.definition-check-interval");
             return Behaviors.withTimers(timers -> {
                 timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, Duration.ZERO, interval);
+                // The published change is not enough: a node that joined moments before an apply is not
+                // yet a subscriber everywhere and misses it (seen in ClusterFailoverIT), and a failed
+                // provisioning keeps the old definition. So each node also asks what is in force.
+                timers.startTimerWithFixedDelay(DefinitionCheckTick.INSTANCE, checkInterval, checkInterval);
                 seedDefinition(ctx, project, definitionText, source, askTimeout);
                 return Behaviors.receive(Command.class)
                         .onMessageEquals(KeepAliveTick.INSTANCE, () -> {
@@ -87,6 +99,16 @@ public final class Node {
                             ctx.getLog().info("Project definition not confirmed by the cluster yet ({}); asking again",
                                     failed.error().getMessage());
                             seedDefinition(ctx, project, definitionText, source, askTimeout);
+                            return Behaviors.same();
+                        })
+                        .onMessageEquals(DefinitionCheckTick.INSTANCE, () -> {
+                            ctx.ask(ProjectActor.Current.class, project, askTimeout, ProjectActor.Get::new,
+                                    (current, error) -> error != null ? new DefinitionCheckFailed(error)
+                                            : new DefinitionInForce(current.text(), current.source()));
+                            return Behaviors.same();
+                        })
+                        .onMessage(DefinitionCheckFailed.class, failed -> {
+                            ctx.getLog().debug("Could not ask the cluster for the definition in force: {}", failed.error().toString());
                             return Behaviors.same();
                         })
                         .onMessage(DefinitionInForce.class, inForce -> {
