@@ -96,18 +96,18 @@ class RowEncoderTest {
             int n = i;
             Generated record = generate(random);
             String context = new String(record.bytes, StandardCharsets.ISO_8859_1);
-            Outcome viaTree = outcome(() -> {
+            EncodingOutcome viaTree = EncodingOutcome.of(() -> {
                 ByteArrayBuilder out = new ByteArrayBuilder();
                 everything.encodeViaTree(record.bytes, "topic", n % 3, n, out);
                 return out.toByteArray();
             });
-            Outcome encoded = outcome(() -> everything.encode(record.bytes, "topic", n % 3, n));
-            assertEquals(viaTree.error, encoded.error, context);
-            if (viaTree.error != null) {
+            EncodingOutcome encoded = EncodingOutcome.of(() -> everything.encode(record.bytes, "topic", n % 3, n));
+            assertEquals(viaTree.error(), encoded.error(), context);
+            if (viaTree.error() != null) {
                 invalid++;
                 continue;
             }
-            assertEquals(fieldTexts(viaTree.row), fieldTexts(encoded.row), context);
+            assertEquals(fieldTexts(viaTree.row()), fieldTexts(encoded.row()), context);
             ByteArrayBuilder out = new ByteArrayBuilder();
             boolean tookIt = everything.encodeStreaming(record.bytes, "topic", n % 3, n, out);
             if (!record.unusual) {
@@ -115,7 +115,7 @@ class RowEncoderTest {
             }
             if (tookIt) {
                 streamed++;
-                assertArrayEquals(encoded.row, out.toByteArray(), context);
+                assertArrayEquals(encoded.row(), out.toByteArray(), context);
             } else {
                 assertEquals(0, out.size(), "a record left to the tree path leaves nothing behind: " + context);
             }
@@ -165,18 +165,18 @@ class RowEncoderTest {
         for (int n = 0; n < RECORDS / 10; n++) {
             records.add(generate(random).bytes);
         }
-        List<Outcome> sequential = encodeAll(everything, records);
+        List<EncodingOutcome> sequential = encodeAll(everything, records);
         ExecutorService threads = Executors.newFixedThreadPool(2);
         try {
-            List<Future<List<Outcome>>> parallel = new ArrayList<>();
+            List<Future<List<EncodingOutcome>>> parallel = new ArrayList<>();
             for (int t = 0; t < 2; t++) {
                 parallel.add(threads.submit(() -> encodeAll(everything, records)));
             }
-            for (Future<List<Outcome>> result : parallel) {
-                List<Outcome> outcomes = result.get();
+            for (Future<List<EncodingOutcome>> result : parallel) {
+                List<EncodingOutcome> outcomes = result.get();
                 for (int n = 0; n < records.size(); n++) {
-                    assertEquals(sequential.get(n).error, outcomes.get(n).error);
-                    assertArrayEquals(sequential.get(n).row, outcomes.get(n).row);
+                    assertEquals(sequential.get(n).error(), outcomes.get(n).error());
+                    assertArrayEquals(sequential.get(n).row(), outcomes.get(n).row());
                 }
             }
         } finally {
@@ -196,12 +196,12 @@ class RowEncoderTest {
         assertEquals(Map.of(0, 10L, 2, 5L), TableWatermarks.parse(List.of(List.of("0", "10"), List.of("2", "5"))));
     }
 
-    private static List<Outcome> encodeAll(RowEncoder encoder, List<byte[]> records) {
-        List<Outcome> outcomes = new ArrayList<>();
+    private static List<EncodingOutcome> encodeAll(RowEncoder encoder, List<byte[]> records) {
+        List<EncodingOutcome> outcomes = new ArrayList<>();
         for (int n = 0; n < records.size(); n++) {
             byte[] record = records.get(n);
             int offset = n;
-            outcomes.add(outcome(() -> encoder.encode(record, "topic", 0, offset)));
+            outcomes.add(EncodingOutcome.of(() -> encoder.encode(record, "topic", 0, offset)));
         }
         return outcomes;
     }
@@ -210,22 +210,6 @@ class RowEncoderTest {
         ByteArrayBuilder out = new ByteArrayBuilder();
         encoder.encodeViaTree(record.getBytes(StandardCharsets.UTF_8), "t", 0, 1, out);
         return out.toByteArray();
-    }
-
-    /** A row, or the exception's class and message. */
-    private record Outcome(byte[] row, String error) {
-    }
-
-    private interface Encoding {
-        byte[] run() throws Exception;
-    }
-
-    private static Outcome outcome(Encoding encoding) {
-        try {
-            return new Outcome(encoding.run(), null);
-        } catch (Exception e) {
-            return new Outcome(null, e.getClass().getName() + ": " + e.getMessage());
-        }
     }
 
     /**

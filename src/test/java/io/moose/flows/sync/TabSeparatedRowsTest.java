@@ -52,29 +52,29 @@ class TabSeparatedRowsTest {
             int offset = n;
             RowEncoderTest.Generated record = RowEncoderTest.generate(random);
             String context = new String(record.bytes(), StandardCharsets.ISO_8859_1);
-            Outcome json = outcome(() -> {
+            EncodingOutcome json = EncodingOutcome.of(() -> {
                 ByteArrayBuilder out = new ByteArrayBuilder();
                 encoder.encodeViaTree(record.bytes(), "topic", offset % 3, offset, out);
                 return out.toByteArray();
             });
-            Outcome tsv = outcome(() -> encoder.encodeTabSeparated(record.bytes(), "topic", offset % 3, offset));
-            Outcome tsvTree = outcome(() -> {
+            EncodingOutcome tsv = EncodingOutcome.of(() -> encoder.encodeTabSeparated(record.bytes(), "topic", offset % 3, offset));
+            EncodingOutcome tsvTree = EncodingOutcome.of(() -> {
                 ByteArrayBuilder out = new ByteArrayBuilder();
                 encoder.encodeTabSeparatedViaTree(record.bytes(), "topic", offset % 3, offset, out);
                 return out.toByteArray();
             });
-            assertEquals(json.error, tsv.error, context);
-            assertEquals(json.error, tsvTree.error, context);
-            if (json.error != null) {
+            assertEquals(json.error(), tsv.error(), context);
+            assertEquals(json.error(), tsvTree.error(), context);
+            if (json.error() != null) {
                 invalid++;
                 continue;
             }
-            assertEquals(storedByJson(json.row), storedByTabSeparated(tsv.row), context);
-            assertArrayEquals(tsvTree.row, tsv.row, "streaming and tree write the same line: " + context);
+            assertEquals(storedByJson(json.row()), storedByTabSeparated(tsv.row()), context);
+            assertArrayEquals(tsvTree.row(), tsv.row(), "streaming and tree write the same line: " + context);
             ByteArrayBuilder out = new ByteArrayBuilder();
             if (encoder.encodeTabSeparatedStreaming(record.bytes(), "topic", offset % 3, offset, out)) {
                 streamed++;
-                assertArrayEquals(tsv.row, out.toByteArray(), context);
+                assertArrayEquals(tsv.row(), out.toByteArray(), context);
             } else {
                 assertTrue(record.unusual(), "a plain valid record is streamed: " + context);
                 assertEquals(0, out.size(), "a record left to the tree path leaves nothing behind: " + context);
@@ -135,18 +135,18 @@ class TabSeparatedRowsTest {
         for (int n = 0; n < RECORDS / 10; n++) {
             records.add(RowEncoderTest.generate(random).bytes());
         }
-        List<Outcome> sequential = encodeAll(records);
+        List<EncodingOutcome> sequential = encodeAll(records);
         ExecutorService threads = Executors.newFixedThreadPool(2);
         try {
-            List<Future<List<Outcome>>> parallel = new ArrayList<>();
+            List<Future<List<EncodingOutcome>>> parallel = new ArrayList<>();
             for (int t = 0; t < 2; t++) {
                 parallel.add(threads.submit(() -> encodeAll(records)));
             }
-            for (Future<List<Outcome>> result : parallel) {
-                List<Outcome> outcomes = result.get();
+            for (Future<List<EncodingOutcome>> result : parallel) {
+                List<EncodingOutcome> outcomes = result.get();
                 for (int n = 0; n < records.size(); n++) {
-                    assertEquals(sequential.get(n).error, outcomes.get(n).error);
-                    assertArrayEquals(sequential.get(n).row, outcomes.get(n).row);
+                    assertEquals(sequential.get(n).error(), outcomes.get(n).error());
+                    assertArrayEquals(sequential.get(n).row(), outcomes.get(n).row());
                 }
             }
         } finally {
@@ -154,12 +154,12 @@ class TabSeparatedRowsTest {
         }
     }
 
-    private List<Outcome> encodeAll(List<byte[]> records) {
-        List<Outcome> outcomes = new ArrayList<>();
+    private List<EncodingOutcome> encodeAll(List<byte[]> records) {
+        List<EncodingOutcome> outcomes = new ArrayList<>();
         for (int n = 0; n < records.size(); n++) {
             byte[] record = records.get(n);
             int offset = n;
-            outcomes.add(outcome(() -> encoder.encodeTabSeparated(record, "topic", 0, offset)));
+            outcomes.add(EncodingOutcome.of(() -> encoder.encodeTabSeparated(record, "topic", 0, offset)));
         }
         return outcomes;
     }
@@ -255,21 +255,5 @@ class TabSeparatedRowsTest {
         byte[] both = java.util.Arrays.copyOf(a, a.length + b.length);
         System.arraycopy(b, 0, both, a.length, b.length);
         return both;
-    }
-
-    /** A row, or the exception's class and message. */
-    private record Outcome(byte[] row, String error) {
-    }
-
-    private interface Encoding {
-        byte[] run() throws Exception;
-    }
-
-    private static Outcome outcome(Encoding encoding) {
-        try {
-            return new Outcome(encoding.run(), null);
-        } catch (Exception e) {
-            return new Outcome(null, e.getClass().getName() + ": " + e.getMessage());
-        }
     }
 }
