@@ -21,9 +21,6 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -165,23 +162,7 @@ class RowEncoderTest {
         for (int n = 0; n < RECORDS / 10; n++) {
             records.add(generate(random).bytes);
         }
-        List<EncodingOutcome> sequential = encodeAll(everything, records);
-        ExecutorService threads = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<List<EncodingOutcome>>> parallel = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                parallel.add(threads.submit(() -> encodeAll(everything, records)));
-            }
-            for (Future<List<EncodingOutcome>> result : parallel) {
-                List<EncodingOutcome> outcomes = result.get();
-                for (int n = 0; n < records.size(); n++) {
-                    assertEquals(sequential.get(n).error(), outcomes.get(n).error());
-                    assertArrayEquals(sequential.get(n).row(), outcomes.get(n).row());
-                }
-            }
-        } finally {
-            threads.shutdownNow();
-        }
+        EncodingOutcome.assertSameOnParallelThreads(records, rs -> encodeAll(everything, rs));
     }
 
     @Test

@@ -14,9 +14,6 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 
 import static io.moose.flows.sync.RowEncoderTest.EVERYTHING;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
@@ -135,23 +132,7 @@ class TabSeparatedRowsTest {
         for (int n = 0; n < RECORDS / 10; n++) {
             records.add(RowEncoderTest.generate(random).bytes());
         }
-        List<EncodingOutcome> sequential = encodeAll(records);
-        ExecutorService threads = Executors.newFixedThreadPool(2);
-        try {
-            List<Future<List<EncodingOutcome>>> parallel = new ArrayList<>();
-            for (int t = 0; t < 2; t++) {
-                parallel.add(threads.submit(() -> encodeAll(records)));
-            }
-            for (Future<List<EncodingOutcome>> result : parallel) {
-                List<EncodingOutcome> outcomes = result.get();
-                for (int n = 0; n < records.size(); n++) {
-                    assertEquals(sequential.get(n).error(), outcomes.get(n).error());
-                    assertArrayEquals(sequential.get(n).row(), outcomes.get(n).row());
-                }
-            }
-        } finally {
-            threads.shutdownNow();
-        }
+        EncodingOutcome.assertSameOnParallelThreads(records, rs -> encodeAll(rs));
     }
 
     private List<EncodingOutcome> encodeAll(List<byte[]> records) {
