@@ -144,6 +144,8 @@ public final class TransactionalHop {
                 producer.initTransactions();
                 consumer = consumerSettings.createKafkaConsumer();
                 consumer.subscribe(topics, this);
+                // The producer owns the transactional id now: the hop is running, even before any record.
+                context.ready();
                 long commitNanos = commitInterval.toNanos();
                 while (!stopRequested && !abortRequested) {
                     ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);

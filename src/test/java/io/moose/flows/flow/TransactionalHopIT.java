@@ -1,0 +1,130 @@
+package io.moose.flows.flow;
+
+import akka.Done;
+import akka.kafka.javadsl.Consumer;
+import akka.stream.javadsl.Sink;
+import io.moose.flows.hop.HopContext;
+import io.moose.flows.kafka.KafkaClients;
+import io.moose.flows.testing.DataPlaneFixture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.CompletionStage;
+import java.util.concurrent.atomic.AtomicLong;
+
+import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
+import static io.moose.flows.testing.DataPlaneFixture.await;
+import static io.moose.flows.testing.DataPlaneFixture.join;
+import static org.junit.jupiter.api.Assertions.assertEquals;
+
+/** The transactional loop's own guarantees, on the real broker: drain on stop, fencing of a zombie run. */
+class TransactionalHopIT {
+
+    private static final int RECORDS = 200;
+    private static final Duration TIMEOUT = Duration.ofSeconds(60);
+
+    @Test
+    void aSecondRunWithTheSameTransactionalIdFencesTheFirstAndNothingIsCopiedTwice() {
+        try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
+            String from = dp.names.ingestionTopic(UA_0_0);
+            String to = from + "_copy";
+            dp.createTopics(Set.of(to));
+            FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
+
+            Counts first = new Counts();
+            CompletionStage<Done> firstDone = hops.copy("fencing-group", "fencing-tx", from, to, first).runWith(Sink.ignore(), dp.system);
+            dp.produceUserActivity(UA_0_0, 0, RECORDS);
+            await("the first run copied the first records", TIMEOUT, () -> first.processed.get() == RECORDS, first::toString);
+
+            // As after a failover while the first run's node was only frozen: a new run, same ids.
+            Counts second = new Counts();
+            CompletionStage<Done> secondDone = hops.copy("fencing-group", "fencing-tx", from, to, second).runWith(Sink.ignore(), dp.system);
+            await("the second run owns the transactional id", TIMEOUT, () -> second.ready, second::toString);
+            // The group splits the partitions between both; the fenced first run learns it is fenced
+            // when it next opens a transaction (records go to every partition, so it will), fails
+            // without committing, and leaves its partitions to the second.
+            int partitions = dp.kafka.partitions();
+            List<ProducerRecord<byte[], byte[]>> more = new ArrayList<>();
+            for (int i = RECORDS; i < 2 * RECORDS; i++) {
+                more.add(new ProducerRecord<>(from, i % partitions, null, DataPlaneFixture.userActivity(UA_0_0, i)));
+            }
+            dp.produce(from, more);
+            await("the first run fenced off", TIMEOUT, () -> firstDone.toCompletableFuture().isCompletedExceptionally(),
+                    () -> "first " + first + ", second " + second);
+            await("the second run copied the rest", TIMEOUT, () -> second.processed.get() == RECORDS, second::toString);
+            assertEquals(RECORDS, first.processed.get(), "the fenced run committed nothing more");
+            join(second.control.stop());
+            join(secondDone);
+
+            List<ConsumerRecord<byte[], byte[]>> copied = dp.readAll(to, 2 * RECORDS + 1, Duration.ofSeconds(5));
+            Set<String> values = new HashSet<>();
+            copied.forEach(r -> values.add(new String(r.value(), StandardCharsets.UTF_8)));
+            assertEquals(2 * RECORDS, copied.size(), "committed records in the output");
+            assertEquals(2 * RECORDS, values.size(), "each input copied once");
+        }
+    }
+
+    @Test
+    void stoppingARunCommitsWhatItCopiedAndTheNextRunStartsAfterIt() {
+        try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
+            String from = dp.names.ingestionTopic(UA_0_0);
+            String to = from + "_copy";
+            dp.createTopics(Set.of(to));
+            FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
+
+            Counts first = new Counts();
+            CompletionStage<Done> firstDone = hops.copy("stop-group", "stop-tx", from, to, first).runWith(Sink.ignore(), dp.system);
+            dp.produceUserActivity(UA_0_0, 0, RECORDS);
+            await("the first run copied", TIMEOUT, () -> first.processed.get() == RECORDS, first::toString);
+            join(first.control.stop());
+            join(firstDone);
+
+            dp.produceUserActivity(UA_0_0, RECORDS, 2 * RECORDS);
+            Counts second = new Counts();
+            CompletionStage<Done> secondDone = hops.copy("stop-group", "stop-tx", from, to, second).runWith(Sink.ignore(), dp.system);
+            await("the second run copied only what came after", TIMEOUT, () -> second.processed.get() == RECORDS, second::toString);
+            join(second.control.stop());
+            join(secondDone);
+            assertEquals(RECORDS, second.processed.get());
+            assertEquals(2 * RECORDS, dp.readAll(to, 2 * RECORDS + 1, Duration.ofSeconds(5)).size());
+        }
+    }
+
+    /** What a run reported: records committed, and its control. */
+    private static final class Counts implements HopContext {
+        final AtomicLong processed = new AtomicLong();
+        volatile Consumer.Control control;
+        volatile boolean ready;
+
+        @Override
+        public void ready() {
+            ready = true;
+        }
+
+        @Override
+        public void controlledBy(Consumer.Control c) {
+            control = c;
+        }
+
+        @Override
+        public void processed(long records) {
+            processed.addAndGet(records);
+        }
+
+        @Override
+        public void deadLettered(long records) {
+        }
+
+        @Override
+        public String toString() {
+            return processed.get() + " records committed";
+        }
+    }
+}
