@@ -33,19 +33,14 @@ class TransactionalHopIT {
     @Test
     void aSecondRunWithTheSameTransactionalIdFencesTheFirstAndNothingIsCopiedTwice() {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
-            String from = dp.names.ingestionTopic(UA_0_0);
-            String to = from + "_copy";
-            dp.createTopics(Set.of(to));
-            FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
-
+            Copy copy = new Copy(dp, "fencing");
             Counts first = new Counts();
-            CompletionStage<Done> firstDone = hops.copy("fencing-group", "fencing-tx", from, to, first).runWith(Sink.ignore(), dp.system);
-            dp.produceUserActivity(UA_0_0, 0, RECORDS);
-            await("the first run copied the first records", TIMEOUT, () -> first.processed.get() == RECORDS, first::toString);
+            CompletionStage<Done> firstDone = copy.firstRunOverTheFirstRecords(first);
+            String from = copy.from;
 
             // As after a failover while the first run's node was only frozen: a new run, same ids.
             Counts second = new Counts();
-            CompletionStage<Done> secondDone = hops.copy("fencing-group", "fencing-tx", from, to, second).runWith(Sink.ignore(), dp.system);
+            CompletionStage<Done> secondDone = copy.run(second);
             await("the second run owns the transactional id", TIMEOUT, () -> second.ready, second::toString);
             // The group splits the partitions between both; the fenced first run learns it is fenced
             // when it next opens a transaction (records go to every partition, so it will), fails
@@ -63,7 +58,7 @@ class TransactionalHopIT {
             join(second.control.stop());
             join(secondDone);
 
-            List<ConsumerRecord<byte[], byte[]>> copied = dp.readAll(to, 2 * RECORDS + 1, Duration.ofSeconds(5));
+            List<ConsumerRecord<byte[], byte[]>> copied = dp.readAll(copy.to, 2 * RECORDS + 1, Duration.ofSeconds(5));
             Set<String> values = new HashSet<>();
             copied.forEach(r -> values.add(new String(r.value(), StandardCharsets.UTF_8)));
             assertEquals(2 * RECORDS, copied.size(), "committed records in the output");
@@ -74,26 +69,50 @@ class TransactionalHopIT {
     @Test
     void stoppingARunCommitsWhatItCopiedAndTheNextRunStartsAfterIt() {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
-            String from = dp.names.ingestionTopic(UA_0_0);
-            String to = from + "_copy";
-            dp.createTopics(Set.of(to));
-            FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
-
+            Copy copy = new Copy(dp, "stop");
             Counts first = new Counts();
-            CompletionStage<Done> firstDone = hops.copy("stop-group", "stop-tx", from, to, first).runWith(Sink.ignore(), dp.system);
-            dp.produceUserActivity(UA_0_0, 0, RECORDS);
-            await("the first run copied", TIMEOUT, () -> first.processed.get() == RECORDS, first::toString);
+            CompletionStage<Done> firstDone = copy.firstRunOverTheFirstRecords(first);
             join(first.control.stop());
             join(firstDone);
 
             dp.produceUserActivity(UA_0_0, RECORDS, 2 * RECORDS);
             Counts second = new Counts();
-            CompletionStage<Done> secondDone = hops.copy("stop-group", "stop-tx", from, to, second).runWith(Sink.ignore(), dp.system);
+            CompletionStage<Done> secondDone = copy.run(second);
             await("the second run copied only what came after", TIMEOUT, () -> second.processed.get() == RECORDS, second::toString);
             join(second.control.stop());
             join(secondDone);
             assertEquals(RECORDS, second.processed.get());
-            assertEquals(2 * RECORDS, dp.readAll(to, 2 * RECORDS + 1, Duration.ofSeconds(5)).size());
+            assertEquals(2 * RECORDS, dp.readAll(copy.to, 2 * RECORDS + 1, Duration.ofSeconds(5)).size());
+        }
+    }
+
+    /** Copy hops from the UserActivity 0.0 ingestion topic into a topic of their own, all with the same ids. */
+    private static final class Copy {
+        final DataPlaneFixture dp;
+        final String from;
+        final String to;
+        final String ids;
+        final FlowHops hops;
+
+        Copy(DataPlaneFixture dp, String ids) {
+            this.dp = dp;
+            this.from = dp.names.ingestionTopic(UA_0_0);
+            this.to = from + "_copy";
+            this.ids = ids;
+            dp.createTopics(Set.of(to));
+            this.hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
+        }
+
+        CompletionStage<Done> run(Counts counts) {
+            return hops.copy(ids + "-group", ids + "-tx", from, to, counts).runWith(Sink.ignore(), dp.system);
+        }
+
+        /** Starts a run, ingests the first records and waits until the run has committed them. */
+        CompletionStage<Done> firstRunOverTheFirstRecords(Counts counts) {
+            CompletionStage<Done> done = run(counts);
+            dp.produceUserActivity(UA_0_0, 0, RECORDS);
+            await("the first run copied the first records", TIMEOUT, () -> counts.processed.get() == RECORDS, counts::toString);
+            return done;
         }
     }
 
