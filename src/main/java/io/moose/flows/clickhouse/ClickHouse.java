@@ -113,15 +113,7 @@ public final class ClickHouse implements AutoCloseable {
 
     /** Inserts newline-separated JSON objects in one INSERT (atomic for a batch under max_insert_block_size). */
     public CompletionStage<Void> insertJsonEachRow(String table, byte[] rows) {
-        return client.write(server)
-                .query("INSERT INTO " + qualified(table) + " FORMAT JSONEachRow")
-                .format(ClickHouseFormat.JSONEachRow)
-                .data(new ByteArrayInputStream(rows))
-                .execute()
-                .thenApply(response -> {
-                    response.close();
-                    return (Void) null;
-                });
+        return insert("INSERT INTO " + qualified(table) + " FORMAT JSONEachRow", ClickHouseFormat.JSONEachRow, rows);
     }
 
     /**
@@ -130,9 +122,14 @@ public final class ClickHouse implements AutoCloseable {
      */
     public CompletionStage<Void> insertTabSeparated(String table, List<String> columns, byte[] rows) {
         String columnList = String.join(", ", columns.stream().map(ClickHouse::quote).toList());
+        return insert("INSERT INTO " + qualified(table) + " (" + columnList + ") FORMAT TabSeparated", ClickHouseFormat.TabSeparated, rows);
+    }
+
+    /** One INSERT statement with its rows as the request body, in the format the statement names. */
+    private CompletionStage<Void> insert(String statement, ClickHouseFormat format, byte[] rows) {
         return client.write(server)
-                .query("INSERT INTO " + qualified(table) + " (" + columnList + ") FORMAT TabSeparated")
-                .format(ClickHouseFormat.TabSeparated)
+                .query(statement)
+                .format(format)
                 .data(new ByteArrayInputStream(rows))
                 .execute()
                 .thenApply(response -> {

@@ -7,11 +7,13 @@ import akka.kafka.ProducerSettings;
 import akka.kafka.javadsl.Consumer;
 import akka.stream.javadsl.Source;
 import io.moose.flows.hop.HopContext;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
@@ -86,9 +88,9 @@ public final class TransactionalHop {
         this.topics = Set.copyOf(topics);
         this.step = step;
         this.consumerSettings = consumerSettings
-                .withProperty("isolation.level", "read_committed")
-                .withProperty("enable.auto.commit", "false");
-        this.producerSettings = producerSettings.withProperty("enable.idempotence", "true");
+                .withProperty(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed")
+                .withProperty(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+        this.producerSettings = producerSettings.withProperty(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
         this.commitInterval = commitInterval;
         this.pollTimeout = pollTimeout;
     }

@@ -6,6 +6,7 @@ import akka.kafka.ConsumerSettings;
 import akka.kafka.javadsl.Consumer;
 import akka.stream.javadsl.Source;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
@@ -86,13 +87,17 @@ final class PolledBatches implements Consumer.Control {
                 }
                 Duration wait = pending.isEmpty() ? pollTimeout
                         : Duration.ofNanos(Math.min(pollTimeout.toNanos(), lingerNanos - waited));
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(wait)) {
+                ConsumerRecords<byte[], byte[]> polled = consumer.poll(wait);
+                for (TopicPartition partition : polled.partitions()) {
                     // The seek already starts above the mark; this guards against a reset to an earlier offset.
-                    if (r.offset() >= start.getOrDefault(new TopicPartition(r.topic(), r.partition()), 0L)) {
-                        if (pending.isEmpty()) {
-                            firstPendingNanos = System.nanoTime();
+                    long first = start.getOrDefault(partition, 0L);
+                    for (ConsumerRecord<byte[], byte[]> r : polled.records(partition)) {
+                        if (r.offset() >= first) {
+                            if (pending.isEmpty()) {
+                                firstPendingNanos = System.nanoTime();
+                            }
+                            pending.add(r);
                         }
-                        pending.add(r);
                     }
                 }
             }

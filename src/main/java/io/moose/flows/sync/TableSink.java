@@ -40,8 +40,9 @@ import java.util.concurrent.TimeUnit;
  * A topic into a ClickHouse table, exactly once with no state outside ClickHouse (design section 3):
  * every row carries its source coordinates; each run first reads the table's highest offset per
  * partition, consumes from just above it (skipping anything at or below it), and writes each batch
- * as ONE INSERT, each only while it is still the sink's newest run ({@link SinkFence}). A failure anywhere fails the run; the next run starts again from the table's own
- * high-water mark, so an insert that did land is never repeated and one that did not is redone.
+ * as ONE INSERT, each only while it is still the sink's newest run ({@link SinkFence}). A failure
+ * anywhere fails the run; the next run starts again from the table's own high-water mark, so an
+ * insert that did land is never repeated and one that did not is redone.
  *
  * <p>One sink owns all partitions of its topic (manual assignment): exactly one runs per sink in
  * the cluster. After each insert it also commits the consumed offsets to its consumer group, only
@@ -123,9 +124,10 @@ public final class TableSink {
                                     fence.epoch());
                             // Where the run starts is consumed as far as lag goes, also in partitions it
                             // has nothing new to read from (they would report the skipped rows as lag).
-                            return reportToGroup(startOffsets(partitions, highest)).thenApply(reported -> {
+                            Map<TopicPartition, Long> start = startOffsets(partitions, highest);
+                            return reportToGroup(start).thenApply(reported -> {
                                 context.ready();
-                                return batches(partitions, highest, context)
+                                return batches(start, context)
                                         .via(insert(context, fence))
                                         .via(commitGroup());
                             });
@@ -135,12 +137,12 @@ public final class TableSink {
     }
 
     /**
-     * Every partition from just above the high-water mark, in batches by size and linger, each
-     * encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
+     * Every partition from {@code start} (just above the high-water mark), in batches by size and
+     * linger, each encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
      * dispatcher (JSON parsing and validation are the sink's main CPU cost).
      */
-    Source<EncodedBatch, NotUsed> batches(List<TopicPartition> partitions, Map<Integer, Long> highest, HopContext context) {
-        PolledBatches polled = new PolledBatches(consumerSettings, startOffsets(partitions, highest), settings.batchSize(),
+    Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context) {
+        PolledBatches polled = new PolledBatches(consumerSettings, start, settings.batchSize(),
                 settings.linger(), settings.pollTimeout());
         context.controlledBy(polled);
         return polled.source()
