@@ -48,8 +48,9 @@ public final class TransformStep {
     private final ModelVersion target;
     private final String outputTopic;
     private final String deadLetterTopic;
-    private final ObjectMapper json;
+    private final FlatJsonCodec json;
 
+    /** Not thread-safe (it reuses its buffers): a hop has one per transform slice, as it has one transform. */
     public TransformStep(String flowId, Transform transform, ModelVersion target, String outputTopic,
                          String deadLetterTopic, ObjectMapper json) {
         this.flowId = flowId;
@@ -57,13 +58,13 @@ public final class TransformStep {
         this.target = target;
         this.outputTopic = outputTopic;
         this.deadLetterTopic = deadLetterTopic;
-        this.json = json;
+        this.json = new FlatJsonCodec(json);
     }
 
     public Outcome apply(ConsumerRecord<byte[], byte[]> in) {
         String stage = "parse";
         try {
-            JsonNode parsed = json.readTree(in.value() == null ? new byte[0] : in.value());
+            JsonNode parsed = json.read(in.value() == null ? new byte[0] : in.value());
             if (!(parsed instanceof ObjectNode input)) {
                 throw new InvalidOutputException("input is not a JSON object");
             }
@@ -76,7 +77,7 @@ public final class TransformStep {
                 if (!problems.isEmpty()) {
                     throw new InvalidOutputException("output is not a valid " + target.ref() + " record: " + problems);
                 }
-                records.add(new ProducerRecord<>(outputTopic, null, in.timestamp(), in.key(), json.writeValueAsBytes(out),
+                records.add(new ProducerRecord<>(outputTopic, null, in.timestamp(), in.key(), json.write(out),
                         in.headers()));
             }
             return new Outcome(records, false);
