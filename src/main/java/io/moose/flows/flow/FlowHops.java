@@ -29,7 +29,7 @@ public final class FlowHops {
     private final KafkaClients kafka;
     private final Executor transformExecutor;
 
-    /** @param transformExecutor runs the transform hop's slices beyond the first (CPU-bound work) */
+    /** @param transformExecutor runs the transform hop's slices (CPU-bound work) while the hop's thread sends */
     public FlowHops(FlowSettings settings, KafkaClients kafka, Executor transformExecutor) {
         this.settings = settings;
         this.kafka = kafka;
@@ -48,7 +48,7 @@ public final class FlowHops {
 
     /** Like {@link #copy(String, String, String, String, HopContext)} from several topics into one. */
     public Source<Done, NotUsed> copy(String group, String transactionalId, Set<String> from, String to, HopContext context) {
-        return hop(group, transactionalId, from, (inputs, send) -> {
+        return hop(group, transactionalId, from, inputs -> send -> {
             for (ConsumerRecord<byte[], byte[]> input : inputs) {
                 send.accept(copyOf(input, to));
             }

@@ -11,20 +11,25 @@ import java.util.concurrent.Executor;
 import java.util.function.Consumer;
 
 /**
- * The transform hop's step: one poll's records cut into contiguous slices transformed at once, each
- * slice by its own {@link TransformStep} (so by its own transform instance), then sent in input
- * order. Parsing, transforming, validating and serialising every record is the hop's whole CPU
- * cost; the hop's thread takes the first slice itself and the executor the others.
+ * The transform hop's step: one poll's records cut into contiguous slices transformed at once on the
+ * executor, each slice by its own {@link TransformStep} (so by its own transform instance), then
+ * sent in input order. Parsing, transforming, validating and serialising is most of the hop's CPU
+ * and sending the rest: the hop's thread sends the previous poll's outputs while the slices of this
+ * one are transformed (ops/bench: the hop's thread was the bottleneck, busy sending and transforming
+ * a slice of its own, while the machine had CPU to spare).
  */
 final class ParallelTransform implements TransactionalHop.Step {
 
     private final List<TransformStep> steps;
     private final int minSliceSize;
     private final Executor executor;
+    /** The previous poll's slices: each step is used by one slice at a time, so the next poll's start waits for them. */
+    private List<CompletableFuture<List<TransformStep.Outcome>>> running = List.of();
 
     /**
      * @param steps        one per slice, at least one
-     * @param minSliceSize a poll smaller than two of these is not cut: handing it over costs more than it saves
+     * @param minSliceSize a poll smaller than two of these is one slice, transformed on the hop's
+     *                     thread: handing it over costs more than it saves
      */
     ParallelTransform(List<TransformStep> steps, int minSliceSize, Executor executor) {
         if (steps.isEmpty()) {
@@ -36,23 +41,32 @@ final class ParallelTransform implements TransactionalHop.Step {
     }
 
     @Override
-    public int apply(ConsumerRecords<byte[], byte[]> inputs, Consumer<ProducerRecord<byte[], byte[]>> send) {
+    public TransactionalHop.Outputs start(ConsumerRecords<byte[], byte[]> inputs) {
+        running.forEach(CompletableFuture::join);
+        running = List.of();
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(inputs.count());
         inputs.forEach(records::add);
         int slices = Math.max(1, Math.min(steps.size(), records.size() / minSliceSize));
+        if (slices == 1) {
+            List<TransformStep.Outcome> outcomes = transform(steps.get(0), records);
+            return send -> sendAll(outcomes, send);
+        }
         int sliceSize = (records.size() + slices - 1) / slices;
-        List<CompletableFuture<List<TransformStep.Outcome>>> others = new ArrayList<>(slices - 1);
-        for (int s = 1; s < slices; s++) {
+        List<CompletableFuture<List<TransformStep.Outcome>>> transformed = new ArrayList<>(slices);
+        for (int s = 0; s < slices; s++) {
             List<ConsumerRecord<byte[], byte[]>> slice = records.subList(Math.min(records.size(), s * sliceSize),
                     Math.min(records.size(), (s + 1) * sliceSize));
             TransformStep step = steps.get(s);
-            others.add(CompletableFuture.supplyAsync(() -> transform(step, slice), executor));
+            transformed.add(CompletableFuture.supplyAsync(() -> transform(step, slice), executor));
         }
-        int deadLettered = sendAll(transform(steps.get(0), records.subList(0, Math.min(records.size(), sliceSize))), send);
-        for (CompletableFuture<List<TransformStep.Outcome>> slice : others) {
-            deadLettered += sendAll(slice.join(), send);
-        }
-        return deadLettered;
+        running = transformed;
+        return send -> {
+            int deadLettered = 0;
+            for (CompletableFuture<List<TransformStep.Outcome>> slice : transformed) {
+                deadLettered += sendAll(slice.join(), send);
+            }
+            return deadLettered;
+        };
     }
 
     private static List<TransformStep.Outcome> transform(TransformStep step, List<ConsumerRecord<byte[], byte[]>> slice) {

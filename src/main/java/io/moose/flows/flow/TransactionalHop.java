@@ -57,14 +57,29 @@ import java.util.concurrent.Executor;
  */
 public final class TransactionalHop {
 
-    /** What the records of one poll become. */
+    /**
+     * What the records of one poll become. The loop starts the next poll's step before it sends the
+     * previous poll's outputs, so a step whose work runs on other threads (the transform's slices)
+     * overlaps with the loop's sending, which is the other half of the hop's per-record cost.
+     */
     @FunctionalInterface
     public interface Step {
+        /** Starts turning {@code inputs} into outputs, on this thread or others. */
+        Outputs start(ConsumerRecords<byte[], byte[]> inputs);
+    }
+
+    /** One poll's outputs, sent by the loop's thread. */
+    @FunctionalInterface
+    public interface Outputs {
         /**
-         * Hands every output to {@code send}, each partition's in input order; returns how many inputs
-         * went to the dead-letter topic instead.
+         * Waits for the outputs if they are still being made, hands each to {@code send}, each
+         * partition's in input order, and returns how many inputs went to the dead-letter topic instead.
          */
-        int apply(ConsumerRecords<byte[], byte[]> inputs, java.util.function.Consumer<ProducerRecord<byte[], byte[]>> send);
+        int sendTo(java.util.function.Consumer<ProducerRecord<byte[], byte[]>> send);
+    }
+
+    /** A poll whose step has started and whose outputs are not sent yet. */
+    private record Pending(ConsumerRecords<byte[], byte[]> inputs, Outputs outputs) {
     }
 
     private static final Logger log = LoggerFactory.getLogger(TransactionalHop.class);
@@ -125,6 +140,8 @@ public final class TransactionalHop {
         private long inputs;
         private long deadLettered;
         private long transactionStartedNanos;
+        /** At most one: its outputs are sent (and its offsets join the transaction) after the next poll's step has started. */
+        private Pending pending;
         private boolean inTransaction;
         private volatile boolean stopRequested;
         private volatile boolean abortRequested;
@@ -150,19 +167,23 @@ public final class TransactionalHop {
                 context.ready();
                 long commitNanos = commitInterval.toNanos();
                 while (!stopRequested && !abortRequested) {
-                    ConsumerRecords<byte[], byte[]> records = consumer.poll(pollTimeout);
+                    // With outputs waiting to be sent, take only what is already fetched: no added latency.
+                    ConsumerRecords<byte[], byte[]> records = consumer.poll(pending == null ? pollTimeout : Duration.ZERO);
                     if (abortRequested) {
                         break;
                     }
-                    if (!records.isEmpty()) {
-                        process(records);
-                    }
+                    Pending next = records.isEmpty() ? null : new Pending(records, step.start(records));
+                    sendPending();
+                    pending = next;
                     if (inTransaction && System.nanoTime() - transactionStartedNanos >= commitNanos) {
                         commit();
                     }
                 }
-                if (inTransaction && !abortRequested) {
-                    commit();
+                if (!abortRequested) {
+                    sendPending();
+                    if (inTransaction) {
+                        commit();
+                    }
                 }
                 close(true);
                 finished.complete(Done.getInstance());
@@ -175,13 +196,20 @@ public final class TransactionalHop {
             }
         }
 
-        private void process(ConsumerRecords<byte[], byte[]> records) {
+        /** The pending poll's outputs into the open transaction (begun here if needed), its offsets into the next commit. */
+        private void sendPending() {
+            if (pending == null) {
+                return;
+            }
+            ConsumerRecords<byte[], byte[]> records = pending.inputs();
+            Outputs outputs = pending.outputs();
+            pending = null;
             if (!inTransaction) {
                 producer.beginTransaction();
                 inTransaction = true;
                 transactionStartedNanos = System.nanoTime();
             }
-            deadLettered += step.apply(records, producer::send);
+            deadLettered += outputs.sendTo(producer::send);
             for (TopicPartition partition : records.partitions()) {
                 List<ConsumerRecord<byte[], byte[]>> part = records.records(partition);
                 offsets.put(partition, new OffsetAndMetadata(part.get(part.size() - 1).offset() + 1));
@@ -207,8 +235,11 @@ public final class TransactionalHop {
         /** Partitions leaving in a rebalance: commit what was read from them while they are still ours. */
         @Override
         public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (inTransaction && !abortRequested && !closing) {
-                commit();
+            if (!abortRequested && !closing) {
+                sendPending();
+                if (inTransaction) {
+                    commit();
+                }
             }
         }
 
