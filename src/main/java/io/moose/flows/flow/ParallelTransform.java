@@ -28,8 +28,8 @@ final class ParallelTransform implements TransactionalHop.Step {
 
     /**
      * @param steps        one per slice, at least one
-     * @param minSliceSize a poll smaller than two of these is one slice, transformed on the hop's
-     *                     thread: handing it over costs more than it saves
+     * @param minSliceSize a poll smaller than this is transformed on the hop's thread (handing it
+     *                     over costs more than it saves); larger ones are cut into slices no smaller
      */
     ParallelTransform(List<TransformStep> steps, int minSliceSize, Executor executor) {
         if (steps.isEmpty()) {
@@ -46,11 +46,11 @@ final class ParallelTransform implements TransactionalHop.Step {
         running = List.of();
         List<ConsumerRecord<byte[], byte[]>> records = new ArrayList<>(inputs.count());
         inputs.forEach(records::add);
-        int slices = Math.max(1, Math.min(steps.size(), records.size() / minSliceSize));
-        if (slices == 1) {
+        if (records.size() < minSliceSize) {
             List<TransformStep.Outcome> outcomes = transform(steps.get(0), records);
             return send -> sendAll(outcomes, send);
         }
+        int slices = Math.min(steps.size(), records.size() / minSliceSize);
         int sliceSize = (records.size() + slices - 1) / slices;
         List<CompletableFuture<List<TransformStep.Outcome>>> transformed = new ArrayList<>(slices);
         for (int s = 0; s < slices; s++) {

@@ -93,8 +93,8 @@ class ParallelTransformTest {
         int perPoll = 97;
         List<ConsumerRecords<byte[], byte[]>> polls = new ArrayList<>();
         for (int p = 0; p < 50; p++) {
-            // every 5th poll is too small to cut: one slice on the calling thread
-            polls.add(poll(p * perPoll, p % 5 == 4 ? MIN_SLICE : perPoll));
+            // every 5th poll is too small to hand over: transformed on the calling thread
+            polls.add(poll(p * perPoll, p % 5 == 4 ? MIN_SLICE - 1 : perPoll));
         }
         List<ProducerRecord<byte[], byte[]>> sent = new ArrayList<>();
         int deadLettered = 0;
