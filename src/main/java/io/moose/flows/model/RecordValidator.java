@@ -22,33 +22,49 @@ public final class RecordValidator {
     private RecordValidator() {
     }
 
+    /** The record's problems in column order, then its unknown fields; empty (and not modifiable) when it is valid. */
     public static List<Problem> validate(JsonNode record, ModelVersion version) {
-        List<Problem> problems = new ArrayList<>();
         if (!record.isObject()) {
-            problems.add(new Problem("", "expected a JSON object, got " + record.getNodeType().name().toLowerCase(Locale.ROOT)));
-            return problems;
+            return List.of(new Problem("", "expected a JSON object, got " + record.getNodeType().name().toLowerCase(Locale.ROOT)));
         }
+        List<Problem> problems = null;
+        int known = 0;
         for (Column column : version.columns()) {
             JsonNode value = record.get(column.name());
+            String problem = null;
             if (value == null || value.isMissingNode()) {
                 if (!column.nullable() && column.defaultValue().isEmpty()) {
-                    problems.add(new Problem(column.name(), "missing (a " + column.type().declaredName() + " is required)"));
-                }
-            } else if (value.isNull()) {
-                if (!column.nullable()) {
-                    problems.add(new Problem(column.name(), "null is not allowed (the column is not nullable)"));
+                    problem = "missing (a " + column.type().declaredName() + " is required)";
                 }
             } else {
-                Optional<String> wrong = column.type().problemWith(value);
-                wrong.ifPresent(w -> problems.add(new Problem(column.name(), w)));
+                known++;
+                if (value.isNull()) {
+                    if (!column.nullable()) {
+                        problem = "null is not allowed (the column is not nullable)";
+                    }
+                } else {
+                    problem = column.type().problemWith(value).orElse(null);
+                }
+            }
+            if (problem != null) {
+                problems = add(problems, new Problem(column.name(), problem));
             }
         }
-        for (Iterator<String> names = record.fieldNames(); names.hasNext(); ) {
-            String name = names.next();
-            if (version.column(name).isEmpty()) {
-                problems.add(new Problem(name, "unknown field; " + version.ref() + " has no such column"));
+        // every field is a column unless the record has more fields than it has columns
+        if (record.size() > known) {
+            for (Iterator<String> names = record.fieldNames(); names.hasNext(); ) {
+                String name = names.next();
+                if (version.column(name).isEmpty()) {
+                    problems = add(problems, new Problem(name, "unknown field; " + version.ref() + " has no such column"));
+                }
             }
         }
-        return problems;
+        return problems == null ? List.of() : problems;
+    }
+
+    private static List<Problem> add(List<Problem> problems, Problem problem) {
+        List<Problem> list = problems == null ? new ArrayList<>() : problems;
+        list.add(problem);
+        return list;
     }
 }

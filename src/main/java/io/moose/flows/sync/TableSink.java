@@ -184,9 +184,14 @@ public final class TableSink {
                 rows += part.join().rows();
                 invalid += part.join().invalid();
             }
+            // a poll's records come partition by partition: one key per run of the same partition
             Map<TopicPartition, Long> next = new HashMap<>();
+            TopicPartition partition = null;
             for (ConsumerRecord<byte[], byte[]> r : records) {
-                next.put(new TopicPartition(r.topic(), r.partition()), r.offset() + 1);
+                if (partition == null || partition.partition() != r.partition() || !partition.topic().equals(r.topic())) {
+                    partition = new TopicPartition(r.topic(), r.partition());
+                }
+                next.put(partition, r.offset() + 1);
             }
             if (invalid > 0) {
                 context.deadLettered(invalid);
