@@ -30,11 +30,15 @@ final class FlatJsonCodec {
     /** Integers with more digits may not fit a long: Jackson reads them. */
     private static final int MAX_FAST_DIGITS = 18;
     private static final int INITIAL_BUFFER = 512;
+    /** Field names remembered by position: the records of one topic repeat the same names in the same order. */
+    private static final int REMEMBERED_NAMES = 32;
 
     private final ObjectMapper json;
     private final JsonNodeFactory nodes;
     private final boolean fastReads;
     private final boolean fastWrites;
+    private final String[] names = new String[REMEMBERED_NAMES];
+    private final byte[][] nameBytes = new byte[REMEMBERED_NAMES][];
     private byte[] out = new byte[INITIAL_BUFFER];
     private int length;
 
@@ -85,7 +89,7 @@ final class FlatJsonCodec {
                 if (!consume('"')) {
                     return null;
                 }
-                String name = plainString();
+                String name = fieldName(object.size());
                 if (name == null) {
                     return null;
                 }
@@ -135,6 +139,29 @@ final class FlatJsonCodec {
             return nodes.nullNode();
         }
         return null;
+    }
+
+    /**
+     * The field name at {@code position} after its opening quote, as {@link #plainString} reads it;
+     * the same String as last time when the bytes are the same, so its hash is already computed.
+     */
+    private String fieldName(int position) {
+        if (position >= REMEMBERED_NAMES) {
+            return plainString();
+        }
+        int start = pos;
+        byte[] known = nameBytes[position];
+        int end = start + (known == null ? 0 : known.length);
+        if (known != null && end < in.length && in[end] == '"' && Arrays.equals(in, start, end, known, 0, known.length)) {
+            pos = end + 1;
+            return names[position];
+        }
+        String name = plainString();
+        if (name != null) {
+            names[position] = name;
+            nameBytes[position] = Arrays.copyOfRange(in, start, pos - 1);
+        }
+        return name;
     }
 
     /** The rest of a string after its opening quote, or null when it holds an escape, a control character or non-ASCII. */

@@ -83,6 +83,18 @@ class FlatJsonCodecTest {
     }
 
     @Test
+    void oneCodecReadsRecordsWhoseFieldNamesChangeFromRecordToRecord() throws IOException {
+        FlatJsonCodec codec = new FlatJsonCodec(JSON);
+        for (String text : List.of("{\"ab\":1,\"c\":2}", "{\"abc\":1,\"c\":2}", "{\"ab\":1,\"c\":2}", "{\"a\":1,\"ab\":2}",
+                "{\"ab\":1}", "{\"ab\\u0041\":1}", "{\"ab\":1,\"c\":2}", "{\"c\":1,\"ab\":2}", "{}", "{\"ab\":3,\"c\":4}")) {
+            byte[] bytes = text.getBytes(StandardCharsets.UTF_8);
+            JsonNode read = codec.read(bytes);
+            assertEquals(JSON.readTree(bytes), read, text);
+            assertEquals(JSON.writeValueAsString(JSON.readTree(bytes)), JSON.writeValueAsString(read), text);
+        }
+    }
+
+    @Test
     void writesTreesItCannotWriteFastThroughJackson() throws IOException {
         ObjectNode node = JSON.createObjectNode();
         node.put("s", "plain").put("i", 1).put("l", 1L << 40).put("b", true).putNull("n");
