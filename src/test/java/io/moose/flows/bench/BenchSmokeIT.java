@@ -1,0 +1,98 @@
+package io.moose.flows.bench;
+
+import io.moose.flows.testing.Infra;
+import org.junit.jupiter.api.Test;
+
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.TimeUnit;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
+
+/**
+ * The data-plane benchmark in small (what {@code ops/bench --data-plane} runs, a few thousand records,
+ * one round, a short latency run), so a change that breaks a measurement shows up in the tests, not
+ * on the day someone needs the numbers. It checks that every row was measured, not how fast.
+ */
+class BenchSmokeIT {
+
+    private static final int RECORDS = 20_000;
+    private static final long TIMEOUT_MINUTES = 5;
+    /** A table row: measure, moose-flows rate, ceiling rate. */
+    private static final Pattern RATE_ROW = Pattern.compile("^\\| (.+?) \\| ([\\d,]+) rec/s \\| ([\\d,]+) rec/s \\|.*$", Pattern.MULTILINE);
+    private static final Pattern LATENCY_ROW = Pattern.compile("^\\| ingest -> (\\S+) .*\\| (\\d+)/(\\d+) \\| (\\d+) ms \\| (\\d+) ms \\|$",
+            Pattern.MULTILINE);
+
+    @Test
+    void everyMeasurementOfTheDataPlaneBenchProducesARate() throws Exception {
+        Infra infra = Infra.get();
+        Path repo = Infra.repoRoot();
+        Path output = Files.createTempFile("bench-smoke", ".txt");
+        ProcessBuilder bench = new ProcessBuilder(List.of(
+                Path.of(System.getProperty("java.home"), "bin", "java").toString(), "-Xmx1g",
+                "-cp", System.getProperty("java.class.path"),
+                "-Dlogback.configurationFile=" + repo.resolve("src/test/resources/logback-test.xml"),
+                "-Dbench.records=" + RECORDS, "-Dbench.rounds=1", "-Dbench.warmup-rounds=0",
+                "-Dbench.parts=hops,sink,latency", "-Dbench.latency.rate=500", "-Dbench.latency.seconds=3",
+                // the sink's rate counts the rows after its first INSERT: a few batches, not one
+                "-Dbench.config=moose-flows.sync.batch-size = " + RECORDS / 10,
+                DataPlaneBench.class.getName()))
+                .directory(repo.toFile())
+                .redirectErrorStream(true)
+                .redirectOutput(output.toFile());
+        Map<String, String> env = bench.environment();
+        env.put("KAFKA_BOOTSTRAP", infra.kafkaBootstrap());
+        env.put("CLICKHOUSE_URL", infra.clickhouseUrl());
+        env.put("POSTGRES_URL", infra.postgresUrl());
+        env.putIfAbsent("CLICKHOUSE_TCP_PORT", clickhouseTcpPort(repo));
+        Process process = bench.start();
+        boolean exited = process.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES);
+        if (!exited) {
+            process.destroyForcibly();
+        }
+        String text = Files.readString(output, StandardCharsets.UTF_8);
+        assertTrue(exited, "the bench did not finish in " + TIMEOUT_MINUTES + " min:\n" + text);
+        assertEquals(0, process.exitValue(), text);
+
+        Matcher rows = RATE_ROW.matcher(text);
+        int measured = 0;
+        while (rows.find()) {
+            measured++;
+            assertTrue(rate(rows.group(2)) > 0 && rate(rows.group(3)) > 0, "a rate of zero in: " + rows.group());
+        }
+        // copy, transform, table sync vs clickhouse-client, table sync vs HTTP insert
+        assertEquals(4, measured, text);
+        Matcher latency = LATENCY_ROW.matcher(text);
+        int paths = 0;
+        while (latency.find()) {
+            paths++;
+            assertEquals(latency.group(3), latency.group(2), "records lost on the way to " + latency.group(1) + ": " + latency.group());
+        }
+        assertEquals(2, paths, text);
+    }
+
+    private static double rate(String digits) {
+        return Double.parseDouble(digits.replace(",", ""));
+    }
+
+    /** clickhouse-client (the sink's ceiling) speaks the native protocol: the port ops/infra chose. */
+    private static String clickhouseTcpPort(Path repo) throws IOException {
+        Path home = Path.of(System.getenv().getOrDefault("MOOSE_INFRA_HOME", repo.resolve(".infra").toString()));
+        Path ports = home.resolve("ports.env");
+        if (Files.isRegularFile(ports)) {
+            for (String line : Files.readAllLines(ports)) {
+                if (line.startsWith("CLICKHOUSE_TCP_PORT=")) {
+                    return line.substring("CLICKHOUSE_TCP_PORT=".length()).trim();
+                }
+            }
+        }
+        return "19000";
+    }
+}
