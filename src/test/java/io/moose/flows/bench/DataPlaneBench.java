@@ -52,16 +52,18 @@ import static io.moose.flows.testing.DataPlaneFixture.join;
  */
 public final class DataPlaneBench {
 
-    private static final int RECORDS = Integer.getInteger("bench.records", 300_000);
+    private static final int RECORDS = Integer.getInteger("bench.records", 1_000_000);
     private static final int LATENCY_RATE = Integer.getInteger("bench.latency.rate", 2_000);
     private static final Duration LATENCY_RUN = Duration.ofSeconds(Integer.getInteger("bench.latency.seconds", 15));
     private static final Duration HOP_TIMEOUT = Duration.ofMinutes(2);
-    private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
+    private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
     /**
      * Rounds run first and not counted: each side's first run is JIT-cold and would weigh on whichever
-     * side happens to go first (a cold plain copy measured 150,000 rec/s, warm 400,000-700,000).
+     * side happens to go first (a cold plain copy measured 150,000 rec/s, warm 400,000-700,000), and
+     * the JIT's C2 thread took 30-45% of a core for the first ~45 s of a run (2 warm-up rounds),
+     * competing with whatever was being measured.
      */
-    private static final int WARMUP_ROUNDS = Integer.getInteger("bench.warmup-rounds", 1);
+    private static final int WARMUP_ROUNDS = Integer.getInteger("bench.warmup-rounds", 2);
     /**
      * Which measurements run: any of hops (copy and transform beside their ceiling), copy or transform
      * (one of them beside the ceiling), sink, latency.
