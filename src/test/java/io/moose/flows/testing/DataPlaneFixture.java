@@ -77,6 +77,8 @@ public final class DataPlaneFixture implements AutoCloseable {
     public final TableSinkSettings sinkSettings;
     public final SimpleMeterRegistry registry = new SimpleMeterRegistry();
     public final Admin admin;
+    /** Every topic of this fixture starts with it and a dot; close deletes them. */
+    private final String namespace;
     private final KafkaProducer<byte[], byte[]> producer;
     private final List<FlowRunner> flows = new ArrayList<>();
     private final List<TableSyncRunner> syncs = new ArrayList<>();
@@ -96,7 +98,8 @@ public final class DataPlaneFixture implements AutoCloseable {
                         "moose-flows.clickhouse.database", database))));
         this.system = ActorSystem.create(Behaviors.empty(), database, config);
         this.project = ProjectDefinitionLoader.load(Path.of("conf/project.conf"));
-        this.names = TopicNames.withNamespace(Infra.uniqueName("t"));
+        this.namespace = Infra.uniqueName("t");
+        this.names = TopicNames.withNamespace(namespace);
         this.kafka = KafkaSettings.from(config);
         this.flowSettings = FlowSettings.from(config);
         this.sinkSettings = TableSinkSettings.from(config);
@@ -260,6 +263,15 @@ public final class DataPlaneFixture implements AutoCloseable {
             // Closing anyway: the database and namespace are this fixture's alone.
         }
         producer.close();
+        try {
+            // The bench writes millions of records per run: 69 GB of left-over topics once filled the
+            // disk and made a broker restart outlast its readiness timeout.
+            Set<String> own = admin.listTopics().names().get(30, TimeUnit.SECONDS).stream()
+                    .filter(topic -> topic.startsWith(namespace + ".")).collect(java.util.stream.Collectors.toSet());
+            admin.deleteTopics(own).all().get(60, TimeUnit.SECONDS);
+        } catch (Exception e) {
+            // Kafka may be the thing a test stopped; the namespace is unique anyway.
+        }
         try {
             join(clickhouse.execute("DROP DATABASE IF EXISTS " + ClickHouse.quote(clickhouse.database())));
         } catch (RuntimeException e) {
