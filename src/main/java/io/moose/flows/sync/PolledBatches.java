@@ -53,6 +53,7 @@ final class PolledBatches implements Consumer.Control {
     /** One materialization per instance: the consumer is created when the stream starts and closed when it ends. */
     Source<List<ConsumerRecord<byte[], byte[]>>, NotUsed> source() {
         return Source.unfoldResource(this::open, Reader::next, Reader::close)
+                .filter(batch -> !batch.isEmpty())
                 // The polls block: keep them off the stages that encode and insert.
                 .async();
     }
@@ -75,33 +76,48 @@ final class PolledBatches implements Consumer.Control {
             this.consumer = consumer;
         }
 
-        /** The next batch: full, lingered long enough, or what is left once a stop was asked for; empty ends the stream. */
+        /**
+         * The next batch: full, lingered long enough, or what is left once a stop was asked for (empty
+         * ends the stream); an empty list when one poll brought neither. Returning after every poll
+         * matters: while the stage is inside this call it cannot see its stream being cancelled (a
+         * failed run, an abort), and an idle topic used to keep a cancelled run polling here forever
+         * with its consumer open.
+         */
         Optional<List<ConsumerRecord<byte[], byte[]>>> next() {
-            while (!stopRequested) {
-                if (pending.size() >= batchSize) {
-                    return Optional.of(take(batchSize));
-                }
-                long waited = System.nanoTime() - firstPendingNanos;
-                if (!pending.isEmpty() && waited >= lingerNanos) {
-                    return Optional.of(take(pending.size()));
-                }
-                Duration wait = pending.isEmpty() ? pollTimeout
-                        : Duration.ofNanos(Math.min(pollTimeout.toNanos(), lingerNanos - waited));
-                ConsumerRecords<byte[], byte[]> polled = consumer.poll(wait);
-                for (TopicPartition partition : polled.partitions()) {
-                    // The seek already starts above the mark; this guards against a reset to an earlier offset.
-                    long first = start.getOrDefault(partition, 0L);
-                    for (ConsumerRecord<byte[], byte[]> r : polled.records(partition)) {
-                        if (r.offset() >= first) {
-                            if (pending.isEmpty()) {
-                                firstPendingNanos = System.nanoTime();
-                            }
-                            pending.add(r);
+            if (stopRequested) {
+                return pending.isEmpty() ? Optional.empty() : Optional.of(take(Math.min(batchSize, pending.size())));
+            }
+            Optional<List<ConsumerRecord<byte[], byte[]>>> ready = readyBatch();
+            if (ready.isPresent()) {
+                return ready;
+            }
+            long waited = System.nanoTime() - firstPendingNanos;
+            Duration wait = pending.isEmpty() ? pollTimeout
+                    : Duration.ofNanos(Math.min(pollTimeout.toNanos(), lingerNanos - waited));
+            ConsumerRecords<byte[], byte[]> polled = consumer.poll(wait);
+            for (TopicPartition partition : polled.partitions()) {
+                // The seek already starts above the mark; this guards against a reset to an earlier offset.
+                long first = start.getOrDefault(partition, 0L);
+                for (ConsumerRecord<byte[], byte[]> r : polled.records(partition)) {
+                    if (r.offset() >= first) {
+                        if (pending.isEmpty()) {
+                            firstPendingNanos = System.nanoTime();
                         }
+                        pending.add(r);
                     }
                 }
             }
-            return pending.isEmpty() ? Optional.empty() : Optional.of(take(Math.min(batchSize, pending.size())));
+            return Optional.of(readyBatch().orElse(List.of()));
+        }
+
+        private Optional<List<ConsumerRecord<byte[], byte[]>>> readyBatch() {
+            if (pending.size() >= batchSize) {
+                return Optional.of(take(batchSize));
+            }
+            if (!pending.isEmpty() && System.nanoTime() - firstPendingNanos >= lingerNanos) {
+                return Optional.of(take(pending.size()));
+            }
+            return Optional.empty();
         }
 
         private List<ConsumerRecord<byte[], byte[]>> take(int count) {
