@@ -6,7 +6,6 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Locale;
-import java.util.Optional;
 
 /** Checks one JSON record against a model version's columns: types, missing and unknown fields, nulls. */
 public final class RecordValidator {
