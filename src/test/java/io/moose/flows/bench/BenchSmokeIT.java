@@ -3,7 +3,6 @@ package io.moose.flows.bench;
 import io.moose.flows.testing.Infra;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -51,7 +50,7 @@ class BenchSmokeIT {
         env.put("KAFKA_BOOTSTRAP", infra.kafkaBootstrap());
         env.put("CLICKHOUSE_URL", infra.clickhouseUrl());
         env.put("POSTGRES_URL", infra.postgresUrl());
-        env.putIfAbsent("CLICKHOUSE_TCP_PORT", clickhouseTcpPort(repo));
+        env.put("CLICKHOUSE_TCP_PORT", infra.clickhouseTcpPort());
         Process process = bench.start();
         boolean exited = process.waitFor(TIMEOUT_MINUTES, TimeUnit.MINUTES);
         if (!exited) {
@@ -80,19 +79,5 @@ class BenchSmokeIT {
 
     private static double rate(String digits) {
         return Double.parseDouble(digits.replace(",", ""));
-    }
-
-    /** clickhouse-client (the sink's ceiling) speaks the native protocol: the port ops/infra chose. */
-    private static String clickhouseTcpPort(Path repo) throws IOException {
-        Path home = Path.of(System.getenv().getOrDefault("MOOSE_INFRA_HOME", repo.resolve(".infra").toString()));
-        Path ports = home.resolve("ports.env");
-        if (Files.isRegularFile(ports)) {
-            for (String line : Files.readAllLines(ports)) {
-                if (line.startsWith("CLICKHOUSE_TCP_PORT=")) {
-                    return line.substring("CLICKHOUSE_TCP_PORT=".length()).trim();
-                }
-            }
-        }
-        return "19000";
     }
 }

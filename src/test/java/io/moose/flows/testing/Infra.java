@@ -36,6 +36,9 @@ public final class Infra {
   private static final char[] NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
   private static final SecureRandom RANDOM = new SecureRandom();
 
+  /** ops/infra's default, for services given by the environment without their native port. */
+  private static final String DEFAULT_CLICKHOUSE_TCP_PORT = "19000";
+
   private static Infra instance;
 
   private final Path repoRoot;
@@ -63,6 +66,7 @@ public final class Infra {
       EXTERNAL_VARIABLES.forEach(name -> settings.put(name, System.getenv(name)));
       settings.put("POSTGRES_USER", System.getenv().getOrDefault("POSTGRES_USER", "moose"));
       settings.put("POSTGRES_PASSWORD", System.getenv().getOrDefault("POSTGRES_PASSWORD", "moose"));
+      settings.put("CLICKHOUSE_TCP_PORT", System.getenv().getOrDefault("CLICKHOUSE_TCP_PORT", DEFAULT_CLICKHOUSE_TCP_PORT));
       return new Infra(root, false, settings);
     }
     System.out.print(runScript(root, "up"));
@@ -81,6 +85,11 @@ public final class Infra {
   /** Base URL of the ClickHouse HTTP interface, without a trailing slash. */
   public String clickhouseUrl() {
     return setting("CLICKHOUSE_URL");
+  }
+
+  /** ClickHouse's native-protocol port, which clickhouse-client speaks (the HTTP URL is {@link #clickhouseUrl()}). */
+  public String clickhouseTcpPort() {
+    return setting("CLICKHOUSE_TCP_PORT");
   }
 
   public String postgresUrl() {
