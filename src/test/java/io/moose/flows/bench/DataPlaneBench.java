@@ -237,6 +237,9 @@ public final class DataPlaneBench {
                 }
             }
             producer.flush();
+            if (windowStart == 0) {
+                throw new IllegalStateException(tooFewRecords("the plain copy"));
+            }
             return rate(RECORDS - countedFrom, windowStart, System.nanoTime());
         }
     }
@@ -403,6 +406,12 @@ public final class DataPlaneBench {
         return out.toString();
     }
 
+    /** A rate over an empty window would print as 1 rec/s or NaN and look like a measurement. */
+    private static String tooFewRecords(String what) {
+        return what + " moved all " + RECORDS + " records before its measured window began (one commit interval after"
+                + " the first record): raise bench.records or lower moose-flows.flow.commit-interval";
+    }
+
     private static double rate(long records, long fromNanos, long toNanos) {
         return records / ((toNanos - fromNanos) / 1e9);
     }
@@ -454,6 +463,9 @@ public final class DataPlaneBench {
             }
             if (processed.get() < expected) {
                 throw new IllegalStateException("hop moved only " + processed.get() + " of " + expected);
+            }
+            if (firstCount >= expected || last == first) {
+                throw new IllegalStateException(tooFewRecords("a hop"));
             }
             return rate(expected - firstCount, first, last);
         }
