@@ -27,6 +27,10 @@ class BenchSmokeIT {
     private static final String COMMIT_INTERVAL = "10ms";
     /** A table row: measure, moose-flows rate, ceiling rate. */
     private static final Pattern RATE_ROW = Pattern.compile("^\\| (.+?) \\| ([\\d,]+) rec/s \\| ([\\d,]+) rec/s \\|.*$", Pattern.MULTILINE);
+    /** A CPU row: measure, each side's total and broker seconds. */
+    private static final Pattern CPU_ROW = Pattern.compile(
+            "^\\| \\S+ hop \\| ([\\d.]+) s \\(JVM [\\d.]+ \\+ broker ([\\d.]+)\\) \\| ([\\d.]+) s \\(JVM [\\d.]+ \\+ broker ([\\d.]+)\\) \\| [\\d.]+x \\|$",
+            Pattern.MULTILINE);
     private static final Pattern LATENCY_ROW = Pattern.compile("^\\| ingest -> (\\S+) .*\\| (\\d+)/(\\d+) \\| (\\d+) ms \\| (\\d+) ms \\|$",
             Pattern.MULTILINE);
 
@@ -40,7 +44,7 @@ class BenchSmokeIT {
                 "-cp", System.getProperty("java.class.path"),
                 "-Dlogback.configurationFile=" + repo.resolve("src/test/resources/logback-test.xml"),
                 "-Dbench.records=" + RECORDS, "-Dbench.rounds=1", "-Dbench.warmup-rounds=0",
-                "-Dbench.parts=hops,sink,latency", "-Dbench.latency.rate=500", "-Dbench.latency.seconds=3",
+                "-Dbench.parts=hops,sink,latency", "-Dbench.broker-pid=" + infra.script("pid", "kafka").trim(), "-Dbench.latency.rate=500", "-Dbench.latency.seconds=3",
                 // The sink's rate counts the rows after its first INSERT, a hop's those after its first
                 // commit: a few batches and many commits, not one (at 200k rec/s 20,000 records fit in one
                 // default commit interval, and the CI run of 2026-12-01 18:33 measured nothing).
@@ -72,6 +76,19 @@ class BenchSmokeIT {
         }
         // copy, transform, table sync vs clickhouse-client, table sync vs HTTP insert
         assertEquals(4, measured, text);
+        Matcher cpu = CPU_ROW.matcher(text);
+        int costed = 0;
+        while (cpu.find()) {
+            costed++;
+            // groups: moose-flows total, its broker share, ceiling total, its broker share
+            for (int total = 1; total <= 3; total += 2) {
+                assertTrue(Double.parseDouble(cpu.group(total)) > 0, "no CPU counted in: " + cpu.group());
+                // the broker works for both sides: a zero means its PID was not read
+                assertTrue(Double.parseDouble(cpu.group(total + 1)) > 0, "no broker CPU counted in: " + cpu.group());
+            }
+        }
+        // copy and transform, each beside the ceiling
+        assertEquals(2, costed, text);
         Matcher latency = LATENCY_ROW.matcher(text);
         int paths = 0;
         while (latency.find()) {

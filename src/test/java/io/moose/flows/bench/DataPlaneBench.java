@@ -71,11 +71,13 @@ public final class DataPlaneBench {
     private static final Set<String> PARTS = Set.of(System.getProperty("bench.parts", "hops,sink,latency").split(","));
     private static final boolean COPY = PARTS.contains("hops") || PARTS.contains("copy");
     private static final boolean TRANSFORM = PARTS.contains("hops") || PARTS.contains("transform");
+    private static final CpuUse CPU = new CpuUse(System.getProperty("bench.broker-pid"));
     private static final String DEFAULTS = "moose-flows.sync { batch-size = 50000, linger = 1s }";
 
     public static void main(String[] args) throws Exception {
         String tuning = System.getProperty("bench.config", "");
         List<String> rows = new ArrayList<>();
+        List<String> cpuRows = new ArrayList<>();
         try (DataPlaneFixture dp = new DataPlaneFixture(DEFAULTS + "\n" + tuning)) {
             dp.provision();
             String source = dp.names.ingestionTopic(UA_0_0);
@@ -104,19 +106,27 @@ public final class DataPlaneBench {
                 sinkRows = records.size();
             }
             Map<String, List<Double>> measured = new java.util.LinkedHashMap<>();
+            Map<String, List<CpuUse.Reading>> cpuMeasured = new java.util.LinkedHashMap<>();
             for (int round = 1 - WARMUP_ROUNDS; round <= ROUNDS; round++) {
                 System.out.println(round < 1 ? "warm-up round" : "round " + round + " of " + ROUNDS);
                 String r = "_r" + (round + WARMUP_ROUNDS);
                 Map<String, List<Double>> rates = round < 1 ? new java.util.LinkedHashMap<>() : measured;
+                Map<String, List<CpuUse.Reading>> cpu = round < 1 ? new java.util.LinkedHashMap<>() : cpuMeasured;
                 if (COPY || TRANSFORM) {
+                    CpuUse.Reading before = CPU.now();
                     rates.computeIfAbsent("ceiling", k -> new ArrayList<>()).add(plainCopy(dp, source, source + "_ceiling" + r));
+                    cpu.computeIfAbsent("ceiling", k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
                 }
                 if (COPY) {
+                    CpuUse.Reading before = CPU.now();
                     rates.computeIfAbsent("copy", k -> new ArrayList<>()).add(copyHop(dp, source, source + "_copy" + r, r));
+                    cpu.computeIfAbsent("copy", k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
                 }
                 if (TRANSFORM) {
+                    CpuUse.Reading before = CPU.now();
                     rates.computeIfAbsent("transform", k -> new ArrayList<>()).add(
                             transformHop(dp, source, source + "_transformed" + r, source + "_dlq" + r, r));
+                    cpu.computeIfAbsent("transform", k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
                 }
                 if (PARTS.contains("sink")) {
                     rates.computeIfAbsent("client", k -> new ArrayList<>()).add(clickhouseClientInsert(dp, batches, sinkRows, r));
@@ -126,6 +136,13 @@ public final class DataPlaneBench {
             }
             Map<String, List<Double>> rates = measured;
             System.out.println("per round (rec/s): " + rates);
+            cpuMeasured.forEach((side, readings) -> System.out.println("per round, CPU s per 1M records (" + side + "): " + readings));
+            if (COPY) {
+                cpuRows.add(cpuRow("copy hop", cpuMeasured.get("copy"), cpuMeasured.get("ceiling")));
+            }
+            if (TRANSFORM) {
+                cpuRows.add(cpuRow("transform hop", cpuMeasured.get("transform"), cpuMeasured.get("ceiling")));
+            }
             if (COPY) {
                 rows.add(row("copy hop (transactional) vs plain consume-produce", rates.get("copy"), rates.get("ceiling"), 0.8));
             }
@@ -151,8 +168,34 @@ public final class DataPlaneBench {
         System.out.println("|---|---:|---:|---:|---:|");
         rows.forEach(System.out::println);
         System.out.println();
+        if (!cpuRows.isEmpty()) {
+            System.out.printf("CPU seconds per 1,000,000 records, each side's whole run (start and stop included), median of the rounds: this JVM"
+                    + " without its JIT compiler threads%s. The CPU ratio is the rate ratio a machine with no other load and no spare"
+                    + " core would give; the rate ratio is higher while cores are spare and lower while neighbours take them.%n%n",
+                    CPU.countsBroker() ? ", plus the Kafka broker" : " (the broker's PID was not given: -Dbench.broker-pid)");
+            System.out.println("| measure | moose-flows CPU | ceiling CPU | CPU ratio (ceiling / moose-flows) |");
+            System.out.println("|---|---:|---:|---:|");
+            cpuRows.forEach(System.out::println);
+            System.out.println();
+        }
         System.out.println(latency);
         System.exit(0);
+    }
+
+    /** Medians of the rounds, as for the rates. */
+    private static String cpuRow(String what, List<CpuUse.Reading> side, List<CpuUse.Reading> ceiling) {
+        List<Double> ratios = new ArrayList<>();
+        for (int i = 0; i < side.size(); i++) {
+            ratios.add(ceiling.get(i).total() / side.get(i).total());
+        }
+        return String.format("| %s | %s | %s | %.2fx |", what, cpu(side), cpu(ceiling), median(ratios));
+    }
+
+    private static String cpu(List<CpuUse.Reading> readings) {
+        double jvm = median(readings.stream().map(CpuUse.Reading::jvm).toList());
+        double broker = median(readings.stream().map(CpuUse.Reading::broker).toList());
+        double total = median(readings.stream().map(CpuUse.Reading::total).toList());
+        return CPU.countsBroker() ? String.format("%.2f s (JVM %.2f + broker %.2f)", total, jvm, broker) : String.format("%.2f s (JVM)", jvm);
     }
 
     /** Medians of the rounds; the ratio is the median of the per-round ratios (each measured side by side). */
