@@ -62,6 +62,11 @@ public final class ChaosReport {
                     f.freshnessRecovery(), f.maxProbeLatency(), f.note()));
         }
         table(out, List.of("fault", "planned", "started", "healed", "ingest ok again", "freshness back", "max probe latency", "note"), rows, md);
+        // Points in time, not durations: one slow marker late in a long fault reads as a late recovery.
+        out.append(md ? "\n" : "  ").append(String.format("ingest ok again: when the last freshness marker of the fault's window that"
+                + " took over %.0f s to be accepted was accepted (sent, if it never was), from the fault's start; freshness back: the same"
+                + " for markers over %.0f s late into the table. \"never disrupted\" / \"never stale\": no such marker.%n",
+                ChaosRunner.PROMPT_INGEST_MS / 1000.0, ChaosRunner.FRESH_MS / 1000.0));
         section(out, "Load", md);
         bullets(out, load, md);
         section(out, "Freshness probe (marker into UserActivity 0.0 every second, timed into table UserActivity_0_0)", md);

@@ -39,9 +39,9 @@ public final class ChaosRunner {
 
     static final String ADMIN_TOKEN = "chaos-admin-token";
     /** A marker slower than this to arrive in its table counts as the table being stale. */
-    private static final long FRESH_MS = 5_000;
+    static final long FRESH_MS = 5_000;
     /** An ingest slower than this to be accepted counts as ingest being disrupted. */
-    private static final long PROMPT_INGEST_MS = 2_000;
+    static final long PROMPT_INGEST_MS = 2_000;
 
     /** Where the services are; ops/infra env prints these. */
     public record Endpoints(String kafkaBootstrap, String clickhouseUrl, String postgresUrl, String postgresUser,
