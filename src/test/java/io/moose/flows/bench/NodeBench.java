@@ -47,7 +47,13 @@ public final class NodeBench {
 
     private static final Duration WRK_RUN = Duration.ofSeconds(Integer.getInteger("bench.wrk.seconds", 15));
     private static final int WRK_CONNECTIONS = Integer.getInteger("bench.wrk.connections", 8);
-    private static final Duration TIMEOUT = Duration.ofMinutes(5);
+    /**
+     * Rows of a bulk import (another origin, which a migration loads too) added to the source table
+     * before the migration is applied, so the load's cost can be seen at sizes ingest cannot fill
+     * in a bench run.
+     */
+    private static final long LOAD_EXTRA_ROWS = Long.getLong("bench.load-extra-rows", 0);
+    private static final Duration TIMEOUT = Duration.ofMinutes(5).plusSeconds(LOAD_EXTRA_ROWS / 10_000);
     private static final String TOKEN = "dev-token";
     private static final String MIGRATION = "UserActivity_0_0_UserActivity_0_1";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -100,7 +106,15 @@ public final class NodeBench {
             rows.add(DataPlaneBench.row("ingest, 100 records per request (wrk -c" + WRK_CONNECTIONS + ")", hundred, ceiling, 0));
 
             long ingested = awaitStableCount(dp, dp.names.table(UA_0_0));
-            load = initialLoad(dp, admin, after, ingested);
+            if (LOAD_EXTRA_ROWS > 0) {
+                System.out.println("adding " + LOAD_EXTRA_ROWS + " rows of a bulk import to the source table");
+                join(dp.clickhouse.execute("INSERT INTO " + dp.clickhouse.qualified(dp.names.table(UA_0_0))
+                        + " (eventId, timestamp, userId, activity, _src_topic, _src_partition, _src_offset)"
+                        + " SELECT concat('bulk-', toString(number)), toDateTime(1700000000 + intDiv(number, 100)),"
+                        + " concat('u', toString(number % 1000)), 'view:page@/home', 'bulk-import', toInt32(0), toInt64(number)"
+                        + " FROM system.numbers LIMIT " + LOAD_EXTRA_ROWS));
+            }
+            load = initialLoad(dp, admin, after, ingested + LOAD_EXTRA_ROWS);
         } finally {
             if (node != null) {
                 node.destroy();

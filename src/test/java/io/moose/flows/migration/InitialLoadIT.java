@@ -24,6 +24,7 @@ import org.junit.jupiter.api.Test;
 
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletionStage;
@@ -100,6 +101,40 @@ class InitialLoadIT {
             String record = new String(first.rows().get(2).value(), StandardCharsets.UTF_8);
             assertFalse(record.contains("_src_"), "loaded records carry the model's columns only: " + record);
         }
+    }
+
+    @Test
+    void chunksReadFromOneOpenReadEqualChunksReadAfterEveryKindOfReopening() throws Exception {
+        Cut cut = new Cut(Map.of(sourceTopic, Map.of(0, 10L, 1, 5L, 2, 0L)));
+        List<Cursor> streamed = new ArrayList<>();
+        try (InitialLoad load = new InitialLoad(migration, node)) {
+            Cursor cursor = Cursor.START;
+            for (Chunk chunk = get(load.readChunk(cut, cursor, 4)); !chunk.isEmpty(); chunk = get(load.readChunk(cut, cursor, 4))) {
+                assertTrue(chunk.rows().size() <= 4, "a chunk holds at most the limit");
+                chunk.rows().forEach(r -> streamed.add(r.origin()));
+                cursor = chunk.last();
+            }
+            assertEquals(get(load.countRows(cut)).intValue(), streamed.size(), "every row below the cut, once: " + streamed);
+            assertEquals(streamed.stream().distinct().count(), streamed.size(), "no row twice: " + streamed);
+
+            // a resend reads from a cursor the open read has passed: the same rows again
+            Chunk second = get(load.readChunk(cut, streamed.get(3), 4));
+            assertEquals(streamed.subList(4, 8), second.rows().stream().map(InitialLoad.LoadedRow::origin).toList());
+        }
+        // a new node after a crash: a new load per chunk, each opening its read at the checkpoint
+        List<Cursor> reopened = new ArrayList<>();
+        Cursor cursor = Cursor.START;
+        while (true) {
+            try (InitialLoad load = new InitialLoad(migration, node)) {
+                Chunk chunk = get(load.readChunk(cut, cursor, 3));
+                if (chunk.isEmpty()) {
+                    break;
+                }
+                chunk.rows().forEach(r -> reopened.add(r.origin()));
+                cursor = chunk.last();
+            }
+        }
+        assertEquals(streamed, reopened);
     }
 
     @Test
