@@ -103,8 +103,8 @@ public final class InitialLoad implements AutoCloseable {
     private final long sortMemoryBeforeSpill;
     private KafkaProducer<byte[], byte[]> producer;
     private KafkaConsumer<byte[], byte[]> reader;
-    /** Used on the load's own thread only. */
-    private SourceRead open;
+    /** Used on the load's own thread only, but for {@link #close()} breaking off a read that is under way. */
+    private volatile SourceRead open;
 
     public InitialLoad(FlowDefinition flow, NodeContext node) {
         ProjectDefinition definition = node.currentDefinition();
@@ -494,6 +494,11 @@ public final class InitialLoad implements AutoCloseable {
 
     @Override
     public void close() {
+        SourceRead underWay = open;
+        if (underWay != null) {
+            // a read waiting for ClickHouse (its sort can take minutes) ends now, not at its timeout
+            underWay.lines.close();
+        }
         io.execute(() -> {
             closeProducer();
             closeRead();
