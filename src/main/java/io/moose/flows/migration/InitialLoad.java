@@ -188,8 +188,11 @@ public final class InitialLoad implements AutoCloseable {
     }
 
     public CompletionStage<Long> countRows(Cut cut) {
-        return node.clickhouse().query("SELECT count() FROM " + node.clickhouse().qualified(sourceTable)
-                        + " WHERE " + belowCut(cut))
+        return count(belowCut(cut));
+    }
+
+    private CompletionStage<Long> count(String where) {
+        return node.clickhouse().query("SELECT count() FROM " + node.clickhouse().qualified(sourceTable) + " WHERE " + where)
                 .thenApply(rows -> Long.parseLong(rows.get(0).get(0)));
     }
 
@@ -247,10 +250,7 @@ public final class InitialLoad implements AutoCloseable {
     }
 
     private long remainingRows(Cut cut, Cursor after) throws Exception {
-        return node.clickhouse().query("SELECT count() FROM " + node.clickhouse().qualified(sourceTable)
-                        + " WHERE " + belowCut(cut) + " AND " + after(after))
-                .thenApply(rows -> Long.parseLong(rows.get(0).get(0)))
-                .toCompletableFuture().get(readTimeout.toMillis(), TimeUnit.MILLISECONDS);
+        return count(belowCut(cut) + " AND " + after(after)).toCompletableFuture().get(readTimeout.toMillis(), TimeUnit.MILLISECONDS);
     }
 
     /** Exactly the rows of a chunk started before a crash: the rows below the cut never change. */

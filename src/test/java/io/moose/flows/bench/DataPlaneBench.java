@@ -113,20 +113,13 @@ public final class DataPlaneBench {
                 Map<String, List<Double>> rates = round < 1 ? new java.util.LinkedHashMap<>() : measured;
                 Map<String, List<CpuUse.Reading>> cpu = round < 1 ? new java.util.LinkedHashMap<>() : cpuMeasured;
                 if (COPY || TRANSFORM) {
-                    CpuUse.Reading before = CPU.now();
-                    rates.computeIfAbsent("ceiling", k -> new ArrayList<>()).add(plainCopy(dp, source, source + "_ceiling" + r));
-                    cpu.computeIfAbsent("ceiling", k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
+                    measure("ceiling", () -> plainCopy(dp, source, source + "_ceiling" + r), rates, cpu);
                 }
                 if (COPY) {
-                    CpuUse.Reading before = CPU.now();
-                    rates.computeIfAbsent("copy", k -> new ArrayList<>()).add(copyHop(dp, source, source + "_copy" + r, r));
-                    cpu.computeIfAbsent("copy", k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
+                    measure("copy", () -> copyHop(dp, source, source + "_copy" + r, r), rates, cpu);
                 }
                 if (TRANSFORM) {
-                    CpuUse.Reading before = CPU.now();
-                    rates.computeIfAbsent("transform", k -> new ArrayList<>()).add(
-                            transformHop(dp, source, source + "_transformed" + r, source + "_dlq" + r, r));
-                    cpu.computeIfAbsent("transform", k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
+                    measure("transform", () -> transformHop(dp, source, source + "_transformed" + r, source + "_dlq" + r, r), rates, cpu);
                 }
                 if (PARTS.contains("sink")) {
                     rates.computeIfAbsent("client", k -> new ArrayList<>()).add(clickhouseClientInsert(dp, batches, sinkRows, r));
@@ -180,6 +173,14 @@ public final class DataPlaneBench {
         }
         System.out.println(latency);
         System.exit(0);
+    }
+
+    /** One side of a hop row: its rate, and the CPU it spent per million records. */
+    private static void measure(String side, java.util.function.DoubleSupplier run, Map<String, List<Double>> rates,
+                                Map<String, List<CpuUse.Reading>> cpu) {
+        CpuUse.Reading before = CPU.now();
+        rates.computeIfAbsent(side, k -> new ArrayList<>()).add(run.getAsDouble());
+        cpu.computeIfAbsent(side, k -> new ArrayList<>()).add(CPU.now().perMillionSince(before, RECORDS));
     }
 
     /** Medians of the rounds, as for the rates. */
