@@ -9,6 +9,7 @@ import io.moose.flows.flow.FlowRunner;
 import io.moose.flows.flow.FlowSettings;
 import io.moose.flows.flow.HopView;
 import io.moose.flows.flow.Runner;
+import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.HopStatus;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.FlowDefinition;
@@ -49,17 +50,17 @@ final class DataPlaneRunners implements NodeContext.Runners {
     }
 
     @Override
-    public Runner tableSync(ModelVersion version) {
+    public Runner tableSync(ModelVersion version, HopOwner owner) {
         TableSyncRunner runner = new TableSyncRunner(system, kafka, sinkSettings, version, names, clickhouse, metrics);
-        runner.start();
+        runner.start(owner);
         return runner(runner::stop, () -> List.of(view(runner.status())));
     }
 
     @Override
-    public Runner flow(FlowDefinition flow) {
+    public Runner flow(FlowDefinition flow, HopOwner owner) {
         FlowRunner runner = new FlowRunner(system, kafka, flowSettings, sinkSettings, definition.get(), flow, names,
                 clickhouse, metrics);
-        runner.start();
+        runner.start(owner);
         return runner(runner::stop, () -> runner.status().hops().stream().map(DataPlaneRunners::view).toList());
     }
 

@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.flow.Runner;
+import io.moose.flows.hop.HopOwner;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.ModelVersion;
@@ -21,9 +22,11 @@ public record NodeContext(Config config, AtomicReference<ProjectDefinition> defi
 
     /** Starts streams; the node wires the real data plane in, so actors stay testable on their own. */
     public interface Runners {
-        Runner tableSync(ModelVersion version);
+        /** Starts the version's table sync; its runs belong to {@code owner} and end with it. */
+        Runner tableSync(ModelVersion version, HopOwner owner);
 
-        Runner flow(FlowDefinition flow);
+        /** Starts the flow's hops; their runs belong to {@code owner} and end with it. */
+        Runner flow(FlowDefinition flow, HopOwner owner);
     }
 
     public ProjectDefinition currentDefinition() {

@@ -58,7 +58,7 @@ class DataPlaneIT {
                         // Clean stop and start of a whole flow while its input is moving.
                         FlowRunner regular = dp.flows().get(0);
                         DataPlaneFixture.join(regular.stop());
-                        regular.start();
+                        regular.start(dp.owner);
                     }
                     case 1 -> {
                         // Hard failures: a run dies mid-transaction or mid-batch and restarts with backoff.
@@ -69,7 +69,7 @@ class DataPlaneIT {
                     case 2 -> {
                         TableSyncRunner sync = dp.syncs().get(0);
                         DataPlaneFixture.join(sync.stop());
-                        sync.start();
+                        sync.start(dp.owner);
                         dp.flows().forEach(f -> f.failHop(Hop.COPY_IN, new IllegalStateException("injected crash")));
                     }
                     default -> {

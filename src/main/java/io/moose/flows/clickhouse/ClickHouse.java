@@ -40,6 +40,8 @@ public final class ClickHouse implements AutoCloseable {
     private final ClickHouseClient client;
     private final ClickHouseNode server;
     private final ClickHouseNode serverWithoutDatabase;
+    /** Whether the server takes {@code DROP TABLE ... SYNC}; asked once, on the first drop that must wait. */
+    private volatile CompletionStage<Boolean> dropSync;
 
     private ClickHouse(ClickHouseSettings settings) {
         this.settings = settings;
@@ -104,6 +106,26 @@ public final class ClickHouse implements AutoCloseable {
     /** Runs a statement that returns nothing (DDL). */
     public CompletionStage<Void> execute(String sql) {
         return run(server, sql).thenApply(body -> null);
+    }
+
+    /**
+     * Drops a table if it exists and completes only when every query still using it has finished:
+     * on 18.16 a plain DROP waits for them (it takes the table's exclusive lock); releases from 20.x
+     * on may drop a table of an Atomic database while queries still use it unless asked for
+     * {@code SYNC}, which 18.16 does not parse, so the server's version decides.
+     */
+    public CompletionStage<Void> dropTableWaiting(String table) {
+        CompletionStage<Boolean> sync = dropSync;
+        if (sync == null || sync.toCompletableFuture().isCompletedExceptionally()) {
+            sync = query("SELECT version()").thenApply(rows -> majorVersion(rows.get(0).get(0)) >= 20);
+            dropSync = sync;
+        }
+        return sync.thenCompose(s -> execute("DROP TABLE IF EXISTS " + qualified(table) + (s ? " SYNC" : "")));
+    }
+
+    static int majorVersion(String version) {
+        int dot = version.indexOf('.');
+        return Integer.parseInt(dot < 0 ? version.trim() : version.substring(0, dot).trim());
     }
 
     /** Runs a query (without a FORMAT clause) and returns its rows, each a list of column texts. */

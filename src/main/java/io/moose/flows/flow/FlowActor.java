@@ -7,6 +7,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.actor.typed.PostStop;
 import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EffectBuilder;
@@ -54,6 +55,10 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
     private record Drained() implements Command {
     }
 
+    /** One of this entity's runs was fenced (told by its hop, from a stream thread). */
+    private record RunFenced(String reason) implements Command {
+    }
+
     private record CutAnswered(boolean ready) implements Command {
     }
 
@@ -73,6 +78,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
     private final FlowDefinition flow;
     private final RunnerLifecycle streams;
     private final Duration askTimeout;
+    private final Duration fencedRestartDelay;
     private boolean cutReady;
     private boolean askingForCut;
     private boolean stopping;
@@ -81,7 +87,8 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
         super(PersistenceId.of(node.names().persistenceType(ENTITY_KEY.name()), flow.id()));
         this.ctx = ctx;
         this.flow = flow;
-        this.streams = new RunnerLifecycle(() -> node.runners().flow(flow));
+        this.fencedRestartDelay = node.config().getDuration("moose-flows.node.fenced-restart-delay");
+        this.streams = new RunnerLifecycle(ctx, RunFenced::new, fencedRestartDelay, owner -> node.runners().flow(flow, owner));
         this.askTimeout = node.config().getDuration("moose-flows.admin.ask-timeout");
         this.cutReady = !flow.loadsHistory();
     }
@@ -93,7 +100,11 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
 
     @Override
     public SignalHandler<PauseState> signalHandler() {
-        return newSignalHandlerBuilder().onSignal(RecoveryCompleted.instance(), this::ensureRunning).build();
+        return newSignalHandlerBuilder()
+                .onSignal(RecoveryCompleted.instance(), this::ensureRunning)
+                // However the entity stops, its runs stop (they also end with its materializer).
+                .onSignal(PostStop.instance(), state -> streams.stop())
+                .build();
     }
 
     @Override
@@ -131,7 +142,17 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
                     return Effect().none();
                 })
                 .onCommand(Drained.class, (state, cmd) -> Effect().stop())
+                .onCommand(RunFenced.class, (state, cmd) -> {
+                    ctx.getLog().warn("{}: a run was fenced ({}); stopping this entity's streams, starting them again"
+                            + " no sooner than {}", entityName(), cmd.reason(), fencedRestartDelay);
+                    streams.fenced(cmd.reason());
+                    return Effect().none();
+                })
                 .build();
+    }
+
+    private String entityName() {
+        return "flow " + flow.id();
     }
 
     private void ensureRunning(PauseState state) {
@@ -167,6 +188,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
         String phase = stopping ? "stopping"
                 : state.paused() ? "paused"
                 : streams.isRunning() ? "running"
+                : streams.fencedBecause().isPresent() ? "fenced"
                 : cutReady ? "starting" : "waiting";
         return new EntityStatus(flow.isMigration() ? "migration" : "regular", flow.id(), flow.source().toString(),
                 flow.target().toString(), phase, ctx.getSystem().address().toString(), streams.status());

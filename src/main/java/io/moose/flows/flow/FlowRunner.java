@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import io.micrometer.core.instrument.Counter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.SupervisedHop;
 import io.moose.flows.kafka.KafkaClients;
 import io.moose.flows.kafka.KafkaSettings;
@@ -85,8 +86,11 @@ public final class FlowRunner {
         return flow.id();
     }
 
-    /** Starts every hop; each restarts with backoff on failure until stopped. */
-    public synchronized void start() {
+    /**
+     * Starts every hop on {@code owner}'s materializer; each restarts with backoff on failure until
+     * stopped, fenced, or its owner ends.
+     */
+    public synchronized void start(HopOwner owner) {
         if (running) {
             return;
         }
@@ -117,7 +121,11 @@ public final class FlowRunner {
                     streams.copy(names.consumerGroup(id, Hop.COPY_OUT), names.transactionalId(id, Hop.COPY_OUT), output,
                             targetIngestion, context)));
         }
-        hops.values().forEach(h -> h.start(system));
+        // However the hops end (stopped, fenced, or their owner gone), the admin client goes with them.
+        Admin closing = admin;
+        CompletableFuture.allOf(hops.values().stream().map(h -> h.whenEnded().toCompletableFuture()).toArray(CompletableFuture[]::new))
+                .whenComplete((v, e) -> closing.close());
+        hops.values().forEach(h -> h.start(owner));
     }
 
     private SupervisedHop topicHop(Hop hop, Set<String> inputTopics, Counter diverted, SupervisedHop.RunFactory run) {
@@ -133,14 +141,9 @@ public final class FlowRunner {
             return CompletableFuture.completedFuture(Done.getInstance());
         }
         running = false;
-        Admin closing = admin;
         List<CompletableFuture<Done>> stopped = new ArrayList<>();
         hops.values().forEach(h -> stopped.add(h.stop().toCompletableFuture()));
-        return CompletableFuture.allOf(stopped.toArray(CompletableFuture[]::new))
-                .handle((v, e) -> {
-                    closing.close();
-                    return Done.getInstance();
-                });
+        return CompletableFuture.allOf(stopped.toArray(CompletableFuture[]::new)).handle((v, e) -> Done.getInstance());
     }
 
     public synchronized FlowStatus status() {

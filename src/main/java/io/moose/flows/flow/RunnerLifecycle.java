@@ -1,34 +1,55 @@
 package io.moose.flows.flow;
 
 import akka.Done;
+import akka.actor.typed.javadsl.ActorContext;
+import akka.stream.Materializer;
+import io.moose.flows.hop.HopOwner;
 
+import java.time.Duration;
 import java.util.List;
+import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
-import java.util.function.Supplier;
+import java.util.function.Function;
 
 /**
- * Starts and stops one entity's {@link Runner}, so its actor never runs two copies of the same
- * streams (their transactional ids would fence each other) and always drains before it stops.
- * Used only from inside the owning actor.
+ * One entity's {@link Runner}, as its actor sees it: started and stopped only by that actor, so it
+ * never runs two copies of the same streams (their transactional ids would fence each other) and
+ * always drains before it stops. The runs are the actor's own: they are materialized on a
+ * materializer bound to the actor, so whatever stops the actor (handoff, passivation, a shard or
+ * node stopping, a failure, the JVM shutting down) stops them too. When a run is fenced, the
+ * actor is told ({@link #fenced}), stops the rest, and starts again no sooner than
+ * {@code fencedRestartDelay}: the decision is the owner's, never the run's.
  */
 public final class RunnerLifecycle {
 
-    private final Supplier<Runner> factory;
+    private final Function<HopOwner, Runner> factory;
+    private final HopOwner owner;
+    private final Duration fencedRestartDelay;
     private Runner running;
     private CompletionStage<Done> stopping = CompletableFuture.completedFuture(Done.getInstance());
+    private long notBeforeNanos = System.nanoTime();
+    private String fencedBecause;
 
-    public RunnerLifecycle(Supplier<Runner> factory) {
+    /**
+     * @param fenced what the actor is sent when one of its runs was fenced (it calls {@link #fenced} on it)
+     */
+    public <T> RunnerLifecycle(ActorContext<T> ctx, Function<String, T> fenced, Duration fencedRestartDelay,
+                               Function<HopOwner, Runner> factory) {
         this.factory = factory;
+        this.fencedRestartDelay = fencedRestartDelay;
+        var self = ctx.getSelf();
+        this.owner = new HopOwner(Materializer.createMaterializer(ctx), reason -> self.tell(fenced.apply(reason)));
     }
 
     /**
-     * Starts the streams unless they run. Returns false while a previous stop is still draining;
-     * the actor tries again on its next keep-alive.
+     * Starts the streams unless they run. Returns false while a previous stop is still draining,
+     * or while a fenced run's restart delay lasts; the actor tries again on its next keep-alive.
      */
     public boolean start() {
-        if (running == null && stopping.toCompletableFuture().isDone()) {
-            running = factory.get();
+        if (running == null && stopping.toCompletableFuture().isDone() && System.nanoTime() - notBeforeNanos >= 0) {
+            running = factory.apply(owner);
+            fencedBecause = null;
         }
         return running != null;
     }
@@ -39,6 +60,18 @@ public final class RunnerLifecycle {
             running = null;
         }
         return stopping;
+    }
+
+    /** A run of this entity was fenced: the other streams drain, and none starts before the delay. */
+    public void fenced(String reason) {
+        fencedBecause = reason;
+        notBeforeNanos = System.nanoTime() + fencedRestartDelay.toNanos();
+        stop();
+    }
+
+    /** Why the streams were stopped by a fencing, while they have not started again. */
+    public Optional<String> fencedBecause() {
+        return Optional.ofNullable(fencedBecause);
     }
 
     public boolean isRunning() {

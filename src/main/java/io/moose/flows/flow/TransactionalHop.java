@@ -7,6 +7,7 @@ import akka.kafka.ProducerSettings;
 import akka.kafka.javadsl.Consumer;
 import akka.stream.javadsl.Source;
 import io.moose.flows.hop.HopContext;
+import io.moose.flows.hop.RunFencedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -15,7 +16,6 @@ import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.TopicPartition;
@@ -42,10 +42,11 @@ import java.util.concurrent.Executor;
  * committed data only, so downstream sees a record exactly when its input's offset is committed.
  *
  * <p>Each run owns its consumer and transactional producer on a thread of its own (both clients
- * block); the stream around it only reports the run's end, so a {@link SupervisedHop} restarts it
- * with backoff. Fencing: a new run (here or on another node after a failover) with the same
- * transactional id fences the old producer in {@code initTransactions}, and offsets are sent with
- * the consumer's group metadata, so a zombie of an older group generation cannot commit either.
+ * block); the stream around it only reports the run's end, so a {@link io.moose.flows.hop.SupervisedHop}
+ * restarts it with backoff, or ends the hop for good when the run was fenced. Fencing: a new run
+ * (here or on another node after a failover) with the same transactional id fences the old producer
+ * in {@code initTransactions}, and offsets are sent with the consumer's group metadata, so a zombie
+ * of an older group generation cannot commit either.
  *
  * <p>Why not Alpakka's {@code Transactional.source/flow} (used before, same guarantees): measured
  * in ops/bench, a third of the hop's stream time went to its per-record bookkeeping (an immutable
@@ -254,7 +255,8 @@ public final class TransactionalHop {
             if (closing) {
                 return;
             }
-            throw new KafkaException(name + ": lost partitions " + partitions + " to a rebalance; restarting from committed offsets");
+            // Another member may own them now: this run is fenced, and its open transaction must not commit.
+            throw new RunFencedException(name + ": lost partitions " + partitions + " to a rebalance (its group generation moved on)");
         }
 
         private void close(boolean abortOpenTransaction) {

@@ -1,27 +1,46 @@
 package io.moose.flows.sync;
 
 import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.hop.RunFencedException;
 
 import java.util.List;
+import java.util.Set;
 import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
+import java.util.stream.Collectors;
 
 /**
- * Which run of a table sink may insert. Each run registers in a small table beside the data with
- * an epoch above every earlier run's, before it reads the high-water mark, and checks before every
- * INSERT that it is still the newest run of its (table, topic). A run that is not (another node
- * took the sink over, e.g. while this one was paused and downed) fails instead of inserting rows
- * the newer run may already have inserted; found by ops/chaos with a SIGSTOPped node.
+ * Which run of a table sink may insert, enforced by ClickHouse itself. Every run inserts through an
+ * <em>ingress</em> of its own: a {@code Null} table shaped like the target and a materialized view
+ * from it into the target. A run starts in four steps, and only then reads the table's high-water
+ * mark:
+ * <ol>
+ *   <li>register in the small table {@code moose_sink_runs} with an epoch above every earlier run's
+ *       (ties, from two runs registering at once, are broken by the run id, the same way for all);</li>
+ *   <li>create its ingress;</li>
+ *   <li>drop the ingress of every older run of the same (table, topic);</li>
+ *   <li>check no newer run has registered; if one has, this run is fenced before it inserted anything.</li>
+ * </ol>
+ * Why that is enough, for two runs {@code old < new}: if {@code old} passes step 4, {@code new}
+ * registered after that check, so {@code new}'s step 3 comes after {@code old}'s ingress exists and
+ * drops it. ClickHouse's DROP waits for INSERTs in flight into the dropped table (18.16 takes the
+ * table's exclusive lock; current releases are asked for {@code DROP ... SYNC}, which waits for
+ * every query still using the table on an Atomic database), and every later INSERT into it fails.
+ * So every row {@code old} ever stores is in the table before {@code new} reads its high-water mark,
+ * however long {@code old} was frozen between any two of its lines: no same-coordinate duplicate.
  *
- * <p>The check used to re-read the table's high-water marks before every INSERT instead: a scan of
- * the whole table's coordinate columns (114 ms at 6M rows on the bench machine, and growing with
- * the table), where this reads a few rows by primary key. Both leave the same narrow window: an
- * INSERT already past its check when the newer run registers may land after the newer run read
- * its high-water mark.
+ * <p>The fence used before was "check I am the newest run, then INSERT": an INSERT that had passed
+ * its check could land after a newer run read the high-water mark (ops/chaos and a busy CI run stored
+ * hundreds of rows twice that way). {@code TableSinkFenceIT} holds a run between its check and its
+ * INSERT to prove the difference.
  */
 final class SinkFence {
 
     static final String TABLE = "moose_sink_runs";
+    /** Every run's ingress table is this prefix plus the run id; its view adds {@link #VIEW_SUFFIX}. */
+    static final String INGRESS_PREFIX = "moose_ingress_";
+    static final String VIEW_SUFFIX = "_mv";
 
     private final ClickHouse clickhouse;
     private final String table;
@@ -37,10 +56,13 @@ final class SinkFence {
         this.epoch = epoch;
     }
 
-    /** Registers a new run of the sink of {@code topic} into {@code table} as the newest. */
+    /**
+     * Registers a new run of the sink of {@code topic} into {@code table}, gives it its ingress and
+     * drops every older run's. Fails with {@link RunFencedException} when a newer run registered meanwhile.
+     */
     static CompletionStage<SinkFence> register(ClickHouse clickhouse, String table, String topic) {
         String runs = clickhouse.qualified(TABLE);
-        String run = UUID.randomUUID().toString();
+        String run = UUID.randomUUID().toString().replace("-", "");
         return clickhouse.execute("CREATE TABLE IF NOT EXISTS " + runs
                         + " (sink_table String, source_topic String, epoch UInt64, run String, registered DateTime)"
                         + " ENGINE = MergeTree() ORDER BY (sink_table, source_topic, epoch)")
@@ -48,30 +70,92 @@ final class SinkFence {
                 .thenCompose(created -> clickhouse.query("SELECT max(epoch) FROM " + runs + where(table, topic)))
                 .thenCompose(rows -> {
                     long epoch = Long.parseLong(rows.get(0).get(0)) + 1;
+                    SinkFence fence = new SinkFence(clickhouse, table, topic, run, epoch);
                     return clickhouse.execute("INSERT INTO " + runs + " (sink_table, source_topic, epoch, run, registered) VALUES ("
                                     + ClickHouse.literal(table) + ", " + ClickHouse.literal(topic) + ", " + epoch + ", "
                                     + ClickHouse.literal(run) + ", now())")
-                            .thenApply(inserted -> new SinkFence(clickhouse, table, topic, run, epoch));
+                            .thenCompose(registered -> fence.createIngress())
+                            .thenCompose(created -> fence.dropOlderIngresses())
+                            .thenCompose(dropped -> fence.failIfNewerRunRegistered())
+                            .thenApply(checked -> fence);
                 });
     }
 
-    /** Completes when this run is still the newest; fails when a newer one registered since. */
-    CompletionStage<Void> check() {
-        // Two runs registering at once can draw the same epoch: the run id breaks the tie, the same way for both.
-        return clickhouse.query("SELECT run, epoch FROM " + clickhouse.qualified(TABLE) + where(table, topic)
-                        + " ORDER BY epoch DESC, run DESC LIMIT 1")
-                .thenAccept(rows -> {
-                    List<String> newest = rows.isEmpty() ? List.of(run, Long.toString(epoch)) : rows.get(0);
-                    if (!newest.get(0).equals(run)) {
-                        throw new IllegalStateException("another sink of " + topic + " into " + table + " took over (its run "
-                                + newest.get(0) + " has epoch " + newest.get(1) + ", this run " + epoch + "): restarting from the"
-                                + " table's high-water mark");
-                    }
-                });
+    /** The table this run inserts into: its own ingress, which a newer run drops. */
+    String ingressTable() {
+        return INGRESS_PREFIX + run;
     }
 
     long epoch() {
         return epoch;
+    }
+
+    /**
+     * After an INSERT through the ingress failed: whether it failed because a newer run dropped the
+     * ingress (this run is fenced for good) rather than for a reason a retry may cure.
+     */
+    CompletionStage<Boolean> ingressDropped() {
+        return clickhouse.query("EXISTS TABLE " + clickhouse.qualified(ingressTable()))
+                .thenApply(rows -> rows.isEmpty() || "0".equals(rows.get(0).get(0)));
+    }
+
+    /** This run's ingress, when it ends for good (fenced or stopped); a newer run would drop it anyway. */
+    CompletionStage<Void> dropOwnIngress() {
+        return drop(run);
+    }
+
+    private CompletionStage<Void> createIngress() {
+        String ingress = clickhouse.qualified(ingressTable());
+        String view = clickhouse.qualified(ingressTable() + VIEW_SUFFIX);
+        return clickhouse.execute("CREATE TABLE IF NOT EXISTS " + ingress + " AS " + clickhouse.qualified(table) + " ENGINE = Null")
+                .thenCompose(created -> clickhouse.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + view
+                        + " TO " + clickhouse.qualified(table) + " AS SELECT * FROM " + ingress));
+    }
+
+    /** Drops the ingress (and its view) of every run of this sink registered below this one. */
+    private CompletionStage<Void> dropOlderIngresses() {
+        CompletionStage<List<List<String>>> older = clickhouse.query("SELECT run FROM " + clickhouse.qualified(TABLE)
+                + where(table, topic) + " AND (epoch < " + epoch + " OR (epoch = " + epoch + " AND run < " + ClickHouse.literal(run) + "))");
+        CompletionStage<List<List<String>>> existing = clickhouse.query("SELECT name FROM system.tables WHERE database = "
+                + ClickHouse.literal(clickhouse.database()) + " AND startsWith(name, " + ClickHouse.literal(INGRESS_PREFIX) + ")");
+        return older.thenCombine(existing, (runs, tables) -> {
+            Set<String> names = tables.stream().map(r -> r.get(0)).collect(Collectors.toSet());
+            return runs.stream().map(r -> r.get(0))
+                    .filter(r -> names.contains(INGRESS_PREFIX + r) || names.contains(INGRESS_PREFIX + r + VIEW_SUFFIX))
+                    .toList();
+        }).thenCompose(stale -> {
+            CompletionStage<Void> all = CompletableFuture.completedFuture(null);
+            for (String r : stale) {
+                all = all.thenCompose(d -> drop(r));
+            }
+            return all;
+        });
+    }
+
+    /**
+     * The ingress table first: its DROP waits for INSERTs still running into it (they hold the
+     * table), then the view that led from it into the target.
+     */
+    private CompletionStage<Void> drop(String ofRun) {
+        return clickhouse.dropTableWaiting(INGRESS_PREFIX + ofRun)
+                .thenCompose(d -> clickhouse.dropTableWaiting(INGRESS_PREFIX + ofRun + VIEW_SUFFIX));
+    }
+
+    private CompletionStage<Void> failIfNewerRunRegistered() {
+        return clickhouse.query("SELECT run, epoch FROM " + clickhouse.qualified(TABLE) + where(table, topic)
+                        + " AND (epoch > " + epoch + " OR (epoch = " + epoch + " AND run > " + ClickHouse.literal(run) + "))"
+                        + " ORDER BY epoch DESC, run DESC LIMIT 1")
+                .thenCompose(newer -> {
+                    if (newer.isEmpty()) {
+                        return CompletableFuture.completedFuture(null);
+                    }
+                    RunFencedException fenced = new RunFencedException("another sink of " + topic + " into " + table
+                            + " registered while this one started (its run " + newer.get(0).get(0) + " has epoch "
+                            + newer.get(0).get(1) + ", this run " + epoch + ")");
+                    return dropOwnIngress().handle((d, e) -> {
+                        throw fenced;
+                    });
+                });
     }
 
     private static String where(String table, String topic) {

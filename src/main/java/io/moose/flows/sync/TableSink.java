@@ -13,6 +13,7 @@ import io.micrometer.core.instrument.Tags;
 import io.micrometer.core.instrument.Timer;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.hop.HopContext;
+import io.moose.flows.hop.RunFencedException;
 import io.moose.flows.hop.SupervisedHop;
 import io.moose.flows.kafka.KafkaClients;
 import io.moose.flows.kafka.TopicOffsets;
@@ -32,15 +33,18 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.function.Function;
 
 /**
  * A topic into a ClickHouse table, exactly once with no state outside ClickHouse (design section 3):
  * every row carries its source coordinates; each run first reads the table's highest offset per
  * partition, consumes from just above it (skipping anything at or below it), and writes each batch
- * as ONE INSERT, each only while it is still the sink's newest run ({@link SinkFence}). A failure
+ * as ONE INSERT through the run's own ingress, which the next run drops before it reads the
+ * high-water mark ({@link SinkFence}: ClickHouse itself refuses a stale run's rows). A failure
  * anywhere fails the run; the next run starts again from the table's own high-water mark, so an
  * insert that did land is never repeated and one that did not is redone.
  *
@@ -75,6 +79,7 @@ public final class TableSink {
     private final Timer insertTimer;
     private final DistributionSummary insertRows;
     private final Counter invalidRecords;
+    private volatile Function<EncodedBatch, CompletionStage<Void>> beforeInsert = batch -> CompletableFuture.completedFuture(null);
 
     /**
      * @param owner the model version (table sync) or flow (to-table hop) the sink belongs to
@@ -113,11 +118,13 @@ public final class TableSink {
     }
 
     /**
-     * One run: register as the sink's newest run, read the high-water mark, then consume, batch,
-     * insert, commit. Emits rows inserted per batch.
+     * One run: register as the sink's newest run and fence every older one off ({@link SinkFence}),
+     * read the high-water mark, then consume, batch, insert through this run's ingress, commit.
+     * Emits rows inserted per batch. A run that finds itself fenced fails with {@link RunFencedException}.
      */
     public Source<Integer, NotUsed> run(HopContext context) {
-        CompletionStage<Source<Integer, NotUsed>> started = SinkFence.register(clickhouse, table, topic)
+        CompletionStage<SinkFence> registered = SinkFence.register(clickhouse, table, topic);
+        CompletionStage<Source<Integer, NotUsed>> started = registered
                 .thenCompose(fence -> TopicOffsets.partitions(admin, topic)
                         .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
                             log.info("{} {}: resuming {} -> {} above {} (run epoch {})", owner, hop, topic, table, highest,
@@ -133,7 +140,25 @@ public final class TableSink {
                             });
                         })
                         .thenCompose(source -> source));
-        return Source.completionStageSource(started).mapMaterializedValue(m -> NotUsed.getInstance());
+        return Source.completionStageSource(started)
+                .watchTermination((mat, ended) -> {
+                    // However the run ends, its ingress is of no further use (a newer run would drop it too).
+                    ended.whenComplete((d, e) -> registered.thenCompose(SinkFence::dropOwnIngress).whenComplete((x, dropError) -> {
+                        if (dropError != null) {
+                            log.debug("{} {}: could not drop this run's ingress: {}", owner, hop, dropError.toString());
+                        }
+                    }));
+                    return mat;
+                })
+                .mapMaterializedValue(m -> NotUsed.getInstance());
+    }
+
+    /**
+     * Test hook: what a run does between deciding to insert a batch and sending the INSERT, so a
+     * test can hold a run exactly there (as a frozen process or a long GC pause would).
+     */
+    void beforeEveryInsert(Function<EncodedBatch, CompletionStage<Void>> hook) {
+        this.beforeInsert = hook;
     }
 
     /**
@@ -221,8 +246,9 @@ public final class TableSink {
     }
 
     /**
-     * One INSERT per batch, one at a time. A failure fails the run (it restarts from the high-water mark).
-     * Before each INSERT the run checks it is still the sink's newest run ({@link SinkFence}).
+     * One INSERT per batch, one at a time, through this run's ingress. An INSERT refused because a
+     * newer run dropped the ingress fences this run for good; any other failure fails the run (it
+     * restarts from the high-water mark).
      */
     Flow<EncodedBatch, EncodedBatch, NotUsed> insert(HopContext context, SinkFence fence) {
         return Flow.<EncodedBatch>create().mapAsync(1, batch -> {
@@ -230,14 +256,27 @@ public final class TableSink {
                 return CompletableFuture.completedFuture(batch);
             }
             long started = System.nanoTime();
-            return fence.check()
-                    .thenCompose(current -> clickhouse.insertTabSeparated(table, encoder.columnNames(), batch.body()))
+            return beforeInsert.apply(batch)
+                    .thenCompose(held -> clickhouse.insertTabSeparated(fence.ingressTable(), encoder.columnNames(), batch.body()))
+                    .handle((done, error) -> error == null ? CompletableFuture.<Void>completedFuture(null) : fenceOrFail(fence, error))
+                    .thenCompose(outcome -> outcome)
                     .thenApply(done -> {
                         insertTimer.record(System.nanoTime() - started, TimeUnit.NANOSECONDS);
                         insertRows.record(batch.rows());
                         context.processed(batch.rows());
                         return batch;
                     });
+        });
+    }
+
+    /** A failed INSERT: fenced if a newer run dropped this run's ingress, else the INSERT's own error. */
+    private CompletionStage<Void> fenceOrFail(SinkFence fence, Throwable error) {
+        return fence.ingressDropped().handle((dropped, checkError) -> {
+            if (Boolean.TRUE.equals(dropped)) {
+                throw new RunFencedException("another sink of " + topic + " into " + table + " took over and dropped this"
+                        + " run's ingress (run epoch " + fence.epoch() + "): this run ends");
+            }
+            throw error instanceof CompletionException c ? c : new CompletionException(error);
         });
     }
 

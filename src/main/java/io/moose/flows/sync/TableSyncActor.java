@@ -6,6 +6,7 @@ import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.actor.typed.PostStop;
 import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EffectBuilder;
@@ -21,6 +22,7 @@ import io.moose.flows.flow.RunnerLifecycle;
 import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.VersionRef;
 
+import java.time.Duration;
 import java.util.Optional;
 
 /**
@@ -55,6 +57,10 @@ public final class TableSyncActor
     private record Drained() implements Command {
     }
 
+    /** One of this entity's runs was fenced (told by its hop, from a stream thread). */
+    private record RunFenced(String reason) implements Command {
+    }
+
 
     /** Entity id of a version's table sync: its table name, e.g. {@code UserActivity_0_1}. */
     public static String entityId(VersionRef version) {
@@ -79,6 +85,7 @@ public final class TableSyncActor
     private final String source;
     private final String target;
     private final RunnerLifecycle streams;
+    private final Duration fencedRestartDelay;
     private boolean stopping;
 
     private TableSyncActor(ActorContext<Command> ctx, String entityId, NodeContext node, ModelVersion version) {
@@ -87,7 +94,8 @@ public final class TableSyncActor
         this.entityId = entityId;
         this.source = node.names().ingestionTopic(version.ref());
         this.target = node.clickhouse().qualified(node.names().table(version.ref()));
-        this.streams = new RunnerLifecycle(() -> node.runners().tableSync(version));
+        this.fencedRestartDelay = node.config().getDuration("moose-flows.node.fenced-restart-delay");
+        this.streams = new RunnerLifecycle(ctx, RunFenced::new, fencedRestartDelay, owner -> node.runners().tableSync(version, owner));
     }
 
     @Override
@@ -103,6 +111,8 @@ public final class TableSyncActor
                         streams.start();
                     }
                 })
+                // However the entity stops, its runs stop (they also end with its materializer).
+                .onSignal(PostStop.instance(), state -> streams.stop())
                 .build();
     }
 
@@ -139,7 +149,17 @@ public final class TableSyncActor
                     return Effect().none();
                 })
                 .onCommand(Drained.class, (state, cmd) -> Effect().stop())
+                .onCommand(RunFenced.class, (state, cmd) -> {
+                    ctx.getLog().warn("{}: a run was fenced ({}); stopping this entity's streams, starting them again"
+                            + " no sooner than {}", entityName(), cmd.reason(), fencedRestartDelay);
+                    streams.fenced(cmd.reason());
+                    return Effect().none();
+                })
                 .build();
+    }
+
+    private String entityName() {
+        return "table sync " + entityId;
     }
 
     @Override
@@ -148,7 +168,8 @@ public final class TableSyncActor
     }
 
     private EntityStatus status(PauseState state) {
-        String phase = stopping ? "stopping" : state.paused() ? "paused" : streams.isRunning() ? "running" : "starting";
+        String phase = stopping ? "stopping" : state.paused() ? "paused" : streams.isRunning() ? "running"
+                : streams.fencedBecause().isPresent() ? "fenced" : "starting";
         String address = ctx.getSystem().address().toString();
         return new EntityStatus("table-sync", entityId, source, target, phase, address, streams.status());
     }

@@ -4,6 +4,7 @@ import akka.Done;
 import akka.actor.ClassicActorSystemProvider;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.HopStatus;
 import io.moose.flows.hop.SupervisedHop;
 import io.moose.flows.kafka.KafkaClients;
@@ -22,7 +23,6 @@ import java.util.concurrent.CompletionStage;
  */
 public final class TableSyncRunner {
 
-    private final ClassicActorSystemProvider system;
     private final KafkaClients kafka;
     private final TableSinkSettings settings;
     private final ModelVersion version;
@@ -36,7 +36,6 @@ public final class TableSyncRunner {
 
     public TableSyncRunner(ClassicActorSystemProvider system, KafkaSettings kafka, TableSinkSettings settings,
                            ModelVersion version, TopicNames names, ClickHouse clickhouse, MeterRegistry registry) {
-        this.system = system;
         this.kafka = new KafkaClients(system, kafka);
         this.settings = settings;
         this.version = version;
@@ -45,17 +44,21 @@ public final class TableSyncRunner {
         this.registry = registry;
     }
 
-    public synchronized void start() {
+    /** Starts the sink's runs on {@code runOwner}'s materializer; they end when it ends, or when stopped. */
+    public synchronized void start(HopOwner runOwner) {
         if (running) {
             return;
         }
         running = true;
         admin = kafka.admin();
+        Admin closing = admin;
         String owner = version.ref().baseName();
         sink = new TableSink(owner, Hop.TABLE_SYNC.id(), names.ingestionTopic(version.ref()), names.table(version.ref()),
                 version, names.consumerGroup(owner, Hop.TABLE_SYNC), settings, kafka, admin, clickhouse, registry)
                 .supervised(registry);
-        sink.start(system);
+        // However the sink ends (stopped, fenced, or its owner gone), its admin client goes with it.
+        sink.whenEnded().whenComplete((s, e) -> closing.close());
+        sink.start(runOwner);
     }
 
     /** Drains (the last batch is inserted) and stops; completes when stopped. */
@@ -64,8 +67,7 @@ public final class TableSyncRunner {
             return CompletableFuture.completedFuture(Done.getInstance());
         }
         running = false;
-        Admin closing = admin;
-        return sink.stop().whenComplete((d, e) -> closing.close());
+        return sink.stop();
     }
 
     /** The sink's status; after a stop, the last run's counters with state stopped. */

@@ -379,7 +379,7 @@ public final class DataPlaneBench {
 
     private static double tableSyncRun(DataPlaneFixture dp) {
         TableSyncRunner sync = dp.tableSync(UA_0_0);
-        sync.start();
+        sync.start(dp.owner);
         long first = 0;
         long deadline = System.nanoTime() + HOP_TIMEOUT.toNanos();
         while (sync.status().processed() < RECORDS && System.nanoTime() < deadline) {

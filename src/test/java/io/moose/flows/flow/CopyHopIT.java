@@ -30,7 +30,7 @@ class CopyHopIT {
     void copyHopsKeepKeyValueAndHeaderBytesUnchanged() {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
             FlowDefinition flow = dp.project.flowsFrom(UA_0_0).stream().filter(f -> !f.isMigration()).findFirst().orElseThrow();
-            dp.flowRunner(flow).start();
+            dp.flowRunner(flow).start(dp.owner);
             String ingestion = dp.names.ingestionTopic(UA_0_0);
             List<ProducerRecord<byte[], byte[]>> sent = new ArrayList<>();
             for (int i = 0; i < RECORDS; i++) {

@@ -27,8 +27,8 @@ class TransformDeadLetterIT {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
             FlowDefinition flow = new FlowDefinition(UA_0_0, PA_0_0, Optional.of(ThrowsOnEveryHundredth.class.getName()), false);
             FlowRunner runner = dp.flowRunner(flow);
-            runner.start();
-            dp.tableSync(PA_0_0).start();
+            runner.start(dp.owner);
+            dp.tableSync(PA_0_0).start(dp.owner);
             dp.produceUserActivity(UA_0_0, 0, RECORDS);
 
             await("all other records in the target table", Duration.ofSeconds(60),

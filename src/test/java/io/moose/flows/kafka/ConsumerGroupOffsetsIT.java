@@ -35,7 +35,7 @@ class ConsumerGroupOffsetsIT {
                     "a group with offsets keeps them");
 
             dp.produceUserActivity(UA_0_0, 200, 250);
-            dp.flowRunner(migration).start();
+            dp.flowRunner(migration).start(dp.owner);
             await("the records after the cut, and only those", Duration.ofSeconds(60),
                     () -> dp.count(UA_0_1) == 50, () -> String.valueOf(dp.count(UA_0_1)));
             // Give a wrongly early start time to show up before asserting exactness.

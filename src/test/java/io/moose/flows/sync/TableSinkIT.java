@@ -19,6 +19,7 @@ import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
 import static io.moose.flows.testing.DataPlaneFixture.await;
 import static io.moose.flows.testing.DataPlaneFixture.join;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertTrue;
 
 class TableSinkIT {
 
@@ -51,7 +52,7 @@ class TableSinkIT {
 
             long stored = preloaded;
             TableSyncRunner sync = dp.tableSync(UA_0_0);
-            sync.start();
+            sync.start(dp.owner);
             long above = records.stream().filter(r -> r.offset() > expectedMarks.getOrDefault(r.partition(), -1L)).count();
             await("every record above the high-water marks", Duration.ofSeconds(30),
                     () -> dp.count(UA_0_0) == stored + above, () -> dp.count(UA_0_0) + " rows, " + sync.status());
@@ -66,7 +67,7 @@ class TableSinkIT {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
             String topic = dp.names.ingestionTopic(UA_0_0);
             TableSyncRunner sync = dp.tableSync(UA_0_0);
-            sync.start();
+            sync.start(dp.owner);
             List<ProducerRecord<byte[], byte[]>> records = new ArrayList<>();
             for (int i = 0; i < 100; i++) {
                 records.add(new ProducerRecord<>(topic, DataPlaneFixture.userActivity(UA_0_0, i)));
@@ -86,12 +87,12 @@ class TableSinkIT {
     }
 
     @Test
-    void aSinkRunThatIsNoLongerTheNewestFailsBeforeInsertingAndResumesAboveTheMark() {
+    void aSinkRunThatIsNoLongerTheNewestEndsForGoodAndItsOwnersNextRunResumesAboveTheMark() {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
             String topic = dp.names.ingestionTopic(UA_0_0);
             String table = dp.names.table(UA_0_0);
             TableSyncRunner sync = dp.tableSync(UA_0_0);
-            sync.start();
+            sync.start(dp.owner);
             dp.produceUserActivity(UA_0_0, 0, RECORDS);
             await("the first records", Duration.ofSeconds(30), () -> dp.count(UA_0_0) == RECORDS, () -> sync.status().toString());
 
@@ -99,15 +100,35 @@ class TableSinkIT {
             SinkFence newer = join(SinkFence.register(dp.clickhouse, table, topic));
             dp.produceUserActivity(UA_0_0, RECORDS, 2 * RECORDS);
             await("the old run fenced off", Duration.ofSeconds(30),
-                    () -> sync.status().lastError().filter(e -> e.contains("took over")).isPresent(), () -> sync.status().toString());
+                    () -> sync.status().state() == HopState.FENCED, () -> sync.status().toString());
             assertEquals(RECORDS, dp.count(UA_0_0), "the fenced run inserted nothing");
+            assertEquals(1, dp.fencings.size(), "its owner was told: " + dp.fencings);
+            assertTrue(sync.status().lastError().orElseThrow().contains("took over"), sync.status().toString());
 
-            await("its next run resumes and inserts the rest", Duration.ofSeconds(30),
-                    () -> dp.count(UA_0_0) == 2 * RECORDS, () -> dp.count(UA_0_0) + " rows, " + sync.status());
+            // It does not restart itself: only its owner starts another run.
+            dp.produceUserActivity(UA_0_0, 2 * RECORDS, 3 * RECORDS);
+            sleep(Duration.ofSeconds(3));
+            assertEquals(RECORDS, dp.count(UA_0_0), "nothing inserted while no owner started a run");
+            assertEquals(HopState.FENCED, sync.status().state());
+
+            sync.stop();
+            TableSyncRunner next = dp.tableSync(UA_0_0);
+            next.start(dp.owner);
+            await("the owner's next run resumes and inserts the rest", Duration.ofSeconds(30),
+                    () -> dp.count(UA_0_0) == 3 * RECORDS, () -> dp.count(UA_0_0) + " rows, " + next.status());
             assertEquals(0, dp.duplicateCoordinates(UA_0_0));
             long epochs = Long.parseLong(join(dp.clickhouse.query("SELECT max(epoch) FROM " + dp.clickhouse.qualified(SinkFence.TABLE)
                     + " WHERE sink_table = '" + table + "'")).get(0).get(0));
-            assertEquals(newer.epoch() + 1, epochs, "the restarted run registered above the one that took over");
+            assertEquals(newer.epoch() + 1, epochs, "the owner's next run registered above the one that took over");
+        }
+    }
+
+    private static void sleep(Duration duration) {
+        try {
+            Thread.sleep(duration.toMillis());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
         }
     }
 }

@@ -10,6 +10,7 @@ import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.ClickHouseSettings;
 import io.moose.flows.clickhouse.TableSchema;
 import io.moose.flows.flow.FlowRunner;
+import io.moose.flows.hop.HopOwner;
 import io.moose.flows.flow.FlowSettings;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.FlowDefinition;
@@ -76,6 +77,10 @@ public final class DataPlaneFixture implements AutoCloseable {
     public final FlowSettings flowSettings;
     public final TableSinkSettings sinkSettings;
     public final SimpleMeterRegistry registry = new SimpleMeterRegistry();
+    /** Why runs of this fixture's runners were fenced, in order. */
+    public final List<String> fencings = new java.util.concurrent.CopyOnWriteArrayList<>();
+    /** The owner of every run this fixture's runners start: the fixture's actor system; fencings are recorded. */
+    public final HopOwner owner;
     public final Admin admin;
     /** Every topic of this fixture starts with it and a dot; close deletes them. */
     private final String namespace;
@@ -97,6 +102,7 @@ public final class DataPlaneFixture implements AutoCloseable {
                         "moose-flows.clickhouse.url", infra.clickhouseUrl(),
                         "moose-flows.clickhouse.database", database))));
         this.system = ActorSystem.create(Behaviors.empty(), database, config);
+        this.owner = HopOwner.of(system, fencings::add);
         this.project = ProjectDefinitionLoader.load(Path.of("conf/project.conf"));
         this.namespace = Infra.uniqueName("t");
         this.names = TopicNames.withNamespace(namespace);
@@ -159,8 +165,8 @@ public final class DataPlaneFixture implements AutoCloseable {
 
     /** Starts a runner for every flow and every model version's table sync of the project. */
     public void startEverything() {
-        project.flows().forEach(f -> flowRunner(f).start());
-        project.allVersions().forEach(v -> tableSync(v.ref()).start());
+        project.flows().forEach(f -> flowRunner(f).start(owner));
+        project.allVersions().forEach(v -> tableSync(v.ref()).start(owner));
     }
 
     public List<FlowRunner> flows() {
