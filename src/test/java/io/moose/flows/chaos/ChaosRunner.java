@@ -354,6 +354,8 @@ public final class ChaosRunner {
             case KAFKA_RESTART -> serviceDown("kafka", fault.downtime());
             case CLICKHOUSE_DOWN -> serviceDown("clickhouse", fault.downtime());
             case POSTGRES_DOWN -> serviceDown("postgres", fault.downtime());
+            case STARVE -> starve(fault.downtime());
+            case JOURNAL_STALL -> journalStalls(5, Duration.ofSeconds(3), Duration.ofSeconds(10));
         }
         double healed = seconds();
         log("fault " + fault.describe() + " healed");
@@ -369,6 +371,73 @@ public final class ChaosRunner {
         ops.infra("stop", service);
         Thread.sleep(downtime.toMillis());
         ops.infra("start", service);
+    }
+
+    /**
+     * Three CPU-burning processes per core beside the nodes for {@code duration}, each bounded by
+     * {@code timeout} so none outlives the run even if this JVM dies.
+     */
+    private void starve(Duration duration) throws InterruptedException {
+        int burners = 3 * Runtime.getRuntime().availableProcessors();
+        List<Process> started = new ArrayList<>();
+        try {
+            for (int i = 0; i < burners; i++) {
+                started.add(new ProcessBuilder("timeout", String.valueOf(duration.toSeconds()), "sh", "-c", "while :; do :; done")
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+            }
+            Thread.sleep(duration.toMillis());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot start a CPU burner", e);
+        } finally {
+            started.forEach(Process::destroyForcibly);
+        }
+    }
+
+    /**
+     * PostgreSQL frozen, not stopped: its postmaster and every backend get SIGSTOP, so the journal's
+     * connections hang (as in a long stall or a VM pause) instead of failing fast; then SIGCONT.
+     */
+    private void journalStalls(int times, Duration stall, Duration gap) throws InterruptedException {
+        String postmaster = ops.infra("pid", "postgres").trim();
+        for (int i = 0; i < times; i++) {
+            if (i > 0) {
+                Thread.sleep(gap.toMillis());
+            }
+            List<String> pids = new ArrayList<>(List.of(postmaster));
+            pids.addAll(children(postmaster));
+            signal("STOP", pids);
+            try {
+                Thread.sleep(stall.toMillis());
+            } finally {
+                signal("CONT", pids);
+            }
+        }
+    }
+
+    private static List<String> children(String pid) {
+        try {
+            Process pgrep = new ProcessBuilder("pgrep", "-P", pid).redirectErrorStream(true).start();
+            String out = new String(pgrep.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+            pgrep.waitFor();
+            return out.lines().map(String::trim).filter(l -> l.matches("[0-9]+")).toList();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("pgrep failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return List.of();
+        }
+    }
+
+    private static void signal(String signal, List<String> pids) {
+        List<String> argv = new ArrayList<>(List.of("kill", "-" + signal));
+        argv.addAll(pids);
+        try {
+            new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("kill -" + signal + " failed", e);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**

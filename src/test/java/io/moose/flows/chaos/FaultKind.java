@@ -19,7 +19,11 @@ public enum FaultKind {
     /** ClickHouse stopped for a while. */
     CLICKHOUSE_DOWN("clickhouse-down"),
     /** PostgreSQL (the journal) stopped for a while. */
-    POSTGRES_DOWN("postgres-down");
+    POSTGRES_DOWN("postgres-down"),
+    /** CPU-burning processes (three per core) take the cores from every node for 30-90 s: a busy host. */
+    STARVE("starve"),
+    /** PostgreSQL frozen (SIGSTOP, so connections hang rather than fail) for 3 s, five times, 10 s apart. */
+    JOURNAL_STALL("journal-stall");
 
     private final String cliName;
 

@@ -50,6 +50,9 @@ public record FaultPlan(Duration applyAt, Duration backfillAt, List<Planned> fau
                 case PAUSE -> 20 + random.nextInt(11);
                 case KAFKA_RESTART -> random.nextInt(6);
                 case CLICKHOUSE_DOWN, POSTGRES_DOWN -> 15 + random.nextInt(26);
+                case STARVE -> 30 + random.nextInt(61);
+                // Five stalls of 3 s, 10 s apart: the fault lasts about a minute.
+                case JOURNAL_STALL -> 5 * 3 + 4 * 10;
                 case ROLLING_RESTART -> 0;
             });
             faults.add(new Planned(kind, Duration.ofMillis(first + i * slot + jitter), node, downtime));
