@@ -144,12 +144,17 @@ public final class SupervisedHop {
         // Current before it materializes: the run may hand over its control while it does.
         current = run;
         state = HopState.STARTING;
-        var materialized = factory.apply(new RunContext(run.number))
-                .viaMat(KillSwitches.single(), Keep.right())
-                .toMat(Sink.ignore(), Keep.both())
-                .run(hopOwner.materializer());
-        run.killSwitch = materialized.first();
-        materialized.second().whenComplete((done, error) -> runEnded(run, error));
+        try {
+            var materialized = factory.apply(new RunContext(run.number))
+                    .viaMat(KillSwitches.single(), Keep.right())
+                    .toMat(Sink.ignore(), Keep.both())
+                    .run(hopOwner.materializer());
+            run.killSwitch = materialized.first();
+            materialized.second().whenComplete((done, error) -> runEnded(run, error));
+        } catch (RuntimeException e) {
+            // A run that cannot even be built or materialized failed like any other.
+            runEnded(run, e);
+        }
     }
 
     /** The current run ended: decides what comes next from the state and how the run ended. */
