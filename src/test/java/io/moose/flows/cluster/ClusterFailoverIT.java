@@ -50,11 +50,13 @@ class ClusterFailoverIT {
     private static final Duration SETTLED_POLL = Duration.ofMillis(250);
     private static final ObjectMapper JSON = new ObjectMapper();
     /**
-     * Throttled so the 200,000-row load outlasts two failovers (each ~20 s: failure detection, the
-     * SBR's stable-after, keep-alive) plus the restart of the first killed node in between.
+     * Throttled so the 200,000-row load (about 130 s) outlasts two failovers (each ~20 s: failure
+     * detection, the SBR's stable-after, keep-alive) plus the restart of the first killed node in
+     * between, which takes a minute and more on a busy host (at 3,000 rows/s the load once finished
+     * before the second kill while the first killed node was still starting).
      */
     private static final String LOAD_SETTINGS =
-            "-Dmoose-flows.migration.chunk-size=5000 -Dmoose-flows.migration.max-rows-per-second=3000";
+            "-Dmoose-flows.migration.chunk-size=5000 -Dmoose-flows.migration.max-rows-per-second=1500";
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
