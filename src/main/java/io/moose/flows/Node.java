@@ -10,7 +10,9 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.Entity;
 import akka.cluster.typed.Cluster;
+import akka.cluster.ClusterEvent;
 import akka.cluster.typed.Join;
+import akka.cluster.typed.Subscribe;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import com.typesafe.config.Config;
@@ -51,6 +53,10 @@ public final class Node {
     private record DefinitionCheckFailed(Throwable error) implements Command {
     }
 
+    /** A member changed; {@code freedShards} when it left, exited, was downed or removed: its shards may be free now. */
+    private record MembershipChanged(boolean freedShards) implements Command {
+    }
+
     private Node() {
     }
 
@@ -83,6 +89,13 @@ public final class Node {
             Duration interval = config.getDuration("moose-flows.node.keep-alive-interval");
             Duration askTimeout = config.getDuration("moose-flows.admin.ask-timeout");
             Duration checkInterval = config.getDuration("moose-flows.node.definition-check-interval");
+            // A leaving member has handed its shards off by the time it is Left; a dead one's shards are
+            // free once it is Removed. Reminding the entities right then, not at the next tick, starts
+            // them on a survivor up to a keep-alive interval sooner (rolling restarts, failovers).
+            Cluster.get(system).subscriptions().tell(Subscribe.create(ctx.messageAdapter(ClusterEvent.MemberEvent.class,
+                    event -> new MembershipChanged(event instanceof ClusterEvent.MemberLeft || event instanceof ClusterEvent.MemberExited
+                            || event instanceof ClusterEvent.MemberDowned || event instanceof ClusterEvent.MemberRemoved)),
+                    ClusterEvent.MemberEvent.class));
             return Behaviors.withTimers(timers -> {
                 timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, Duration.ZERO, interval);
                 // The published change is not enough: a node that joined moments before an apply is not
@@ -93,6 +106,12 @@ public final class Node {
                 return Behaviors.receive(Command.class)
                         .onMessageEquals(KeepAliveTick.INSTANCE, () -> {
                             remindEntities(sharding, node.currentDefinition());
+                            return Behaviors.same();
+                        })
+                        .onMessage(MembershipChanged.class, changed -> {
+                            if (changed.freedShards()) {
+                                remindEntities(sharding, node.currentDefinition());
+                            }
                             return Behaviors.same();
                         })
                         .onMessage(SeedFailed.class, failed -> {
