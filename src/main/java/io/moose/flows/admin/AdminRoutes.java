@@ -19,12 +19,9 @@ import akka.management.javadsl.ManagementRouteProvider;
 import akka.management.javadsl.ManagementRouteProviderSettings;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigSyntax;
 import io.moose.flows.NodeExtension;
 import io.moose.flows.NodeServices;
+import io.moose.flows.model.DataOnlyHocon;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.ProjectDefinition;
@@ -171,7 +168,8 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         }
 
         /**
-         * Plan (dry run) or apply a definition. 400 for a body that is not HOCON; 422 for one that
+         * Plan (dry run) or apply a definition. 400 for a body that is not HOCON or that uses an include
+         * or a substitution (a definition from a request is data, never a program); 422 for one that
          * is but cannot run (e.g. a migration narrowing a column type) or would change what is
          * deployed; 503 when the cluster cannot apply it now.
          */
@@ -180,12 +178,10 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                 return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("empty body; send the project definition (HOCON)")));
             }
             try {
-                ConfigFactory.parseString(text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF)).resolve();
-            } catch (ConfigException e) {
-                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("the body is not valid HOCON: " + e.getMessage())));
-            }
-            try {
-                ProjectDefinitionLoader.parse(text, REQUEST_BODY);
+                // Data only: no include, no substitution, nothing read from the node (issue 12).
+                ProjectDefinitionLoader.parseUntrusted(text, REQUEST_BODY);
+            } catch (DataOnlyHocon.Refused e) {
+                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error(e.getMessage())));
             } catch (DefinitionException e) {
                 return done(refused("the definition cannot run", e.problems(), null));
             }
