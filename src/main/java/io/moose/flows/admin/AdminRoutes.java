@@ -46,7 +46,9 @@ import java.util.function.Supplier;
  * {@code admin.protect-reads} is on. Management's own routes are read-only
  * ({@code akka.management.http.route-providers-read-only = on}), so its unauthenticated
  * {@code PUT/DELETE /cluster/members/...} do not exist; leaving and downing a member are offered
- * here, with the token. Every write is logged (logger {@value #AUDIT_LOGGER}: method, path, status,
+ * here, with the token. Management's read-only {@code /cluster} routes are served from here too, so
+ * they follow protect-reads; {@code /health/*} and {@code /bootstrap/*} stay open (orchestrators and
+ * joining nodes call them without a token). Every write is logged (logger {@value #AUDIT_LOGGER}: method, path, status,
  * caller address; never a header).
  */
 public final class AdminRoutes extends AllDirectives implements ManagementRouteProvider {
@@ -82,9 +84,12 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         private final MigrationGauges gauges;
         private final ActorRef<ProjectActor.Command> project;
         private final ActorSystem<?> system;
+        private final Route managementClusterReads;
 
         Handlers(ActorSystem<?> system, NodeServices services) {
             this.system = system;
+            this.managementClusterReads = akka.management.cluster.javadsl.ClusterHttpManagementRoutes.readOnly(
+                    akka.cluster.Cluster.get(Adapter.toClassic(system)));
             this.services = services;
             this.settings = AdminSettings.from(services.context().config());
             this.auth = new AdminAuth(settings);
@@ -112,7 +117,10 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                     path("metrics", () -> get(() -> read(() -> completeWithFuture(metrics())))),
                     // The address has slashes (akka://system@host:port), so it is the rest of the path.
                     pathPrefix(PathMatchers.segment("cluster").slash("members"), () -> post(() ->
-                            path(PathMatchers.remaining(), rest -> change(() -> completeWithFuture(member(rest)))))));
+                            path(PathMatchers.remaining(), rest -> change(() -> completeWithFuture(member(rest)))))),
+                    // Management's read-only /cluster routes (members, shards), served here so they
+                    // follow protect-reads like every other read (moose-akka.conf turns off its own).
+                    pathPrefixTest("cluster", () -> read(() -> managementClusterReads)));
         }
 
         // ---- handlers

@@ -180,6 +180,7 @@ class AdminSecurityIT {
             Reply put = send("PUT", "/cluster/members/" + self, "operation=Down", token, "application/x-www-form-urlencoded");
             assertEquals(405, put.status, put.body);
             Reply delete = send("DELETE", "/cluster/members/" + self, null, token);
+            assertEquals(200, send("GET", "/cluster/members/" + self, null, token).status, "reads stay");
             assertEquals(405, delete.status, delete.body);
             Reply leave = send("PUT", "/cluster/members/" + self, "operation=Leave", token, "application/x-www-form-urlencoded");
             assertEquals(405, leave.status, leave.body);
@@ -204,6 +205,31 @@ class AdminSecurityIT {
         assertEquals(400, send("POST", "/cluster/members/akka://moose-flows@no-port/leave", "", SECRET).status);
         assertEquals(404, send("POST", "/cluster/members/" + self + "/frobnicate", "", SECRET).status);
         assertStaysUp();
+    }
+
+    @Test
+    @Order(13)
+    void withoutAConfiguredTokenLeaveAndDownAre403AndProtectedReadsIncludeManagementsClusterRoutes() throws Exception {
+        try (TestNode guarded = TestNode.start(DEFINITION, """
+                moose-flows.admin.token = ""
+                moose-flows.admin.protect-reads = on
+                """)) {
+            String address = Cluster.get(guarded.system).selfMember().address().toString();
+            String admin = guarded.adminUrl();
+            await("the guarded node's admin port answering", () -> send("GET", admin, "/health/alive", null, null, null).status == 200);
+            for (String operation : List.of("leave", "down")) {
+                Reply refused = send("POST", admin, "/cluster/members/" + address + "/" + operation, "", "anything", null);
+                assertEquals(403, refused.status, refused.body);
+                assertTrue(refused.body.contains("no admin token is configured"), refused.body);
+            }
+            for (String read : List.of("/cluster/members", "/cluster/members/" + address, "/cluster/shards/Flow", "/flows", "/project")) {
+                assertEquals(403, send("GET", admin, read, null, null, null).status, read);
+            }
+            assertEquals(403, send("PUT", admin, "/cluster/members/" + address, "operation=Down", null,
+                    "application/x-www-form-urlencoded").status);
+            await("the guarded node ready", () -> send("GET", admin, "/health/ready", null, null, null).status == 200);
+            assertEquals(MemberStatus.up(), Cluster.get(guarded.system).selfMember().status());
+        }
     }
 
     @Test
