@@ -19,16 +19,16 @@ import akka.management.javadsl.ManagementRouteProvider;
 import akka.management.javadsl.ManagementRouteProviderSettings;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.typesafe.config.ConfigException;
-import com.typesafe.config.ConfigFactory;
-import com.typesafe.config.ConfigParseOptions;
-import com.typesafe.config.ConfigSyntax;
 import io.moose.flows.NodeExtension;
 import io.moose.flows.NodeServices;
+import io.moose.flows.model.DataOnlyHocon;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
+
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -41,13 +41,24 @@ import java.util.function.Supplier;
  * {@code akka.management.http.routes.moose-admin}. Any node answers for the whole cluster by asking
  * the sharded entities.
  *
- * <p>Routes that change something (pause, resume, apply) need {@code Authorization: Bearer <token>}
- * with {@code moose-flows.admin.token}; reads need it too when {@code admin.protect-reads} is on.
- * Management's own routes are not covered by the token, so the admin port must stay internal.
+ * <p>Routes that change something (pause, resume, apply, a member's leave or down) need
+ * {@code Authorization: Bearer <token>} with {@code moose-flows.admin.token}; reads need it too when
+ * {@code admin.protect-reads} is on. Management's own routes are read-only
+ * ({@code akka.management.http.route-providers-read-only = on}), so its unauthenticated
+ * {@code PUT/DELETE /cluster/members/...} do not exist; leaving and downing a member are offered
+ * here, with the token. Management's read-only {@code /cluster} routes are served from here too, so
+ * they follow protect-reads; {@code /health/*} and {@code /bootstrap/*} stay open (orchestrators and
+ * joining nodes call them without a token). Every write is logged (logger {@value #AUDIT_LOGGER}: method, path, status,
+ * caller address; never a header).
  */
 public final class AdminRoutes extends AllDirectives implements ManagementRouteProvider {
 
     private static final String REQUEST_BODY = "request body";
+
+    /** The logger every admin write is reported to, whatever its outcome. */
+    public static final String AUDIT_LOGGER = "io.moose.flows.admin.audit";
+
+    private static final Logger AUDIT = LoggerFactory.getLogger(AUDIT_LOGGER);
 
     private final ActorSystem<?> system;
 
@@ -60,7 +71,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
     public Route routes(ManagementRouteProviderSettings management) {
         // Management starts after the node's services; the stage is complete by the first request.
         CompletionStage<Handlers> handlers = NodeExtension.get(system).services()
-                .thenApply(services -> new Handlers(system, services, management.readOnly()));
+                .thenApply(services -> new Handlers(system, services));
         return onSuccess(handlers, Handlers::route);
     }
 
@@ -69,18 +80,19 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         private final NodeServices services;
         private final AdminSettings settings;
         private final AdminAuth auth;
-        private final boolean readOnly;
         private final ClusterStatus cluster;
         private final MigrationGauges gauges;
         private final ActorRef<ProjectActor.Command> project;
         private final ActorSystem<?> system;
+        private final Route managementClusterReads;
 
-        Handlers(ActorSystem<?> system, NodeServices services, boolean readOnly) {
+        Handlers(ActorSystem<?> system, NodeServices services) {
             this.system = system;
+            this.managementClusterReads = akka.management.cluster.javadsl.ClusterHttpManagementRoutes.readOnly(
+                    akka.cluster.Cluster.get(Adapter.toClassic(system)));
             this.services = services;
             this.settings = AdminSettings.from(services.context().config());
             this.auth = new AdminAuth(settings);
-            this.readOnly = readOnly;
             this.cluster = new ClusterStatus(system, services.context(), settings);
             this.gauges = new MigrationGauges(services.metrics());
             this.project = ProjectActor.singleton(system, services);
@@ -102,7 +114,13 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                     path(PathMatchers.segment("project").slash("apply"), () -> post(() -> change(() ->
                             entity(Unmarshaller.entityToString(), text -> completeWithFuture(plan(text, true)))))),
                     path("shards", () -> get(() -> read(() -> completeWithFuture(shards())))),
-                    path("metrics", () -> get(() -> read(() -> completeWithFuture(metrics())))));
+                    path("metrics", () -> get(() -> read(() -> completeWithFuture(metrics())))),
+                    // The address has slashes (akka://system@host:port), so it is the rest of the path.
+                    pathPrefix(PathMatchers.segment("cluster").slash("members"), () -> post(() ->
+                            path(PathMatchers.remaining(), rest -> change(() -> completeWithFuture(member(rest)))))),
+                    // Management's read-only /cluster routes (members, shards), served here so they
+                    // follow protect-reads like every other read (moose-akka.conf turns off its own).
+                    pathPrefixTest("cluster", () -> read(() -> managementClusterReads)));
         }
 
         // ---- handlers
@@ -171,7 +189,8 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         }
 
         /**
-         * Plan (dry run) or apply a definition. 400 for a body that is not HOCON; 422 for one that
+         * Plan (dry run) or apply a definition. 400 for a body that is not HOCON or that uses an include
+         * or a substitution (a definition from a request is data, never a program); 422 for one that
          * is but cannot run (e.g. a migration narrowing a column type) or would change what is
          * deployed; 503 when the cluster cannot apply it now.
          */
@@ -180,12 +199,10 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                 return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("empty body; send the project definition (HOCON)")));
             }
             try {
-                ConfigFactory.parseString(text, ConfigParseOptions.defaults().setSyntax(ConfigSyntax.CONF)).resolve();
-            } catch (ConfigException e) {
-                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("the body is not valid HOCON: " + e.getMessage())));
-            }
-            try {
-                ProjectDefinitionLoader.parse(text, REQUEST_BODY);
+                // Data only: no include, no substitution, nothing read from the node (issue 12).
+                ProjectDefinitionLoader.parseUntrusted(text, REQUEST_BODY);
+            } catch (DataOnlyHocon.Refused e) {
+                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error(e.getMessage())));
             } catch (DefinitionException e) {
                 return done(refused("the definition cannot run", e.problems(), null));
             }
@@ -214,6 +231,45 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                             + (apply ? "apply-timeout" : "ask-timeout") + "); an apply may still complete, check GET /project")));
         }
 
+        /**
+         * {@code POST /cluster/members/{address}/leave} or {@code .../down}: what Management's own
+         * {@code PUT/DELETE /cluster/members/{address}} did without a token. 400 for an address or
+         * operation that cannot be read, 404 for an address that is not a member.
+         */
+        private CompletionStage<HttpResponse> member(String rest) {
+            int slash = rest.lastIndexOf('/');
+            String operation = slash < 0 ? "" : rest.substring(slash + 1);
+            if (!operation.equals("leave") && !operation.equals("down")) {
+                return done(json(StatusCodes.NOT_FOUND, AdminJson.error(
+                        "expected POST /cluster/members/{address}/leave or /cluster/members/{address}/down")));
+            }
+            String text = java.net.URLDecoder.decode(rest.substring(0, slash), java.nio.charset.StandardCharsets.UTF_8);
+            akka.actor.Address address;
+            try {
+                address = akka.actor.AddressFromURIString.parse(text.contains("://") ? text : "akka://" + text);
+            } catch (Exception e) { // MalformedURLException, thrown by Scala code without being declared
+                return done(json(StatusCodes.BAD_REQUEST, AdminJson.error(
+                        "not a member address; expected e.g. akka://moose-flows@10.0.0.5:25520 (GET /cluster/members lists them)")));
+            }
+            akka.cluster.Cluster cluster = akka.cluster.Cluster.get(Adapter.toClassic(system));
+            boolean member = java.util.stream.StreamSupport.stream(cluster.state().getMembers().spliterator(), false)
+                    .anyMatch(m -> m.address().equals(address));
+            if (!member) {
+                return done(json(StatusCodes.NOT_FOUND, AdminJson.error("no member " + address
+                        + " in the cluster; GET /cluster/members lists them")));
+            }
+            if (operation.equals("leave")) {
+                cluster.leave(address);
+            } else {
+                cluster.down(address);
+            }
+            return done(json(StatusCodes.OK, AdminJson.MAPPER.createObjectNode()
+                    .put("address", address.toString())
+                    .put("operation", operation)
+                    .put("message", (operation.equals("leave") ? "leaving: " : "downing: ") + address
+                            + "; follow it with GET /cluster/members")));
+        }
+
         private CompletionStage<HttpResponse> shards() {
             return cluster.shards().thenApply(byType -> json(StatusCodes.OK, AdminJson.MAPPER.valueToTree(byType)));
         }
@@ -232,12 +288,25 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
             return authorized(false, inner);
         }
 
+        /**
+         * A route that changes something: the token, and an audit line whatever the outcome.
+         * Management's route-providers-read-only does not apply here: it is on so that Management's
+         * own routes cannot change the cluster; these routes are guarded by the token instead.
+         */
         private Route change(Supplier<Route> inner) {
-            if (readOnly) {
-                return complete(json(StatusCodes.FORBIDDEN, AdminJson.error(
-                        "admin is read-only on this node (akka.management.http.route-providers-read-only = on)")));
-            }
-            return authorized(true, inner);
+            return extractRequest(request -> mapResponse(response -> audited(request, response),
+                    () -> authorized(true, inner)));
+        }
+
+        /** Method, path, status and caller; never a header (the token) nor the body. */
+        private static HttpResponse audited(akka.http.javadsl.model.HttpRequest request, HttpResponse response) {
+            String caller = request.getAttribute(akka.http.javadsl.model.AttributeKeys.remoteAddress)
+                    .flatMap(akka.http.javadsl.model.RemoteAddress::getAddress)
+                    .map(java.net.InetAddress::getHostAddress)
+                    .orElse("unknown");
+            AUDIT.info("admin write {} {} -> {} from {}", request.method().value(), request.getUri().path(),
+                    response.status().intValue(), caller);
+            return response;
         }
 
         private Route authorized(boolean changes, Supplier<Route> inner) {

@@ -18,4 +18,11 @@ public record AdminSettings(Optional<String> token, boolean protectReads, Durati
         return new AdminSettings(token.isEmpty() ? Optional.empty() : Optional.of(token), c.getBoolean("protect-reads"),
                 c.getDuration("ask-timeout"), c.getDuration("apply-timeout"));
     }
+
+    /** Without the token: settings may be logged, the token never. */
+    @Override
+    public String toString() {
+        return "AdminSettings[token=" + (token.isPresent() ? "(set)" : "(none)") + ", protectReads=" + protectReads
+                + ", askTimeout=" + askTimeout + ", applyTimeout=" + applyTimeout + "]";
+    }
 }

@@ -14,6 +14,7 @@ import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import io.moose.flows.CborSerializable;
 import io.moose.flows.NodeServices;
+import io.moose.flows.model.DataOnlyHocon;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
@@ -143,9 +144,12 @@ public final class ProjectActor extends EventSourcedBehavior<ProjectActor.Comman
     private akka.persistence.typed.javadsl.Effect<Event, State> onApply(State state, Apply cmd) {
         ProjectDefinition proposed;
         try {
-            proposed = ProjectDefinitionLoader.parse(cmd.text(), "request body");
+            proposed = ProjectDefinitionLoader.parseUntrusted(cmd.text(), "request body");
         } catch (DefinitionException e) {
             cmd.replyTo().tell(new ApplyResult(false, null, e.problems()));
+            return Effect().none();
+        } catch (DataOnlyHocon.Refused e) {
+            cmd.replyTo().tell(new ApplyResult(false, null, List.of(e.getMessage())));
             return Effect().none();
         }
         ProjectDefinition current = state.current()

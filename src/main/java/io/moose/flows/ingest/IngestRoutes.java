@@ -24,6 +24,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.model.DataModel;
+import io.moose.flows.model.JsonText;
 import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.RecordValidator;
@@ -107,6 +108,11 @@ final class IngestRoutes extends AllDirectives {
                     error("missing or wrong API key; send Authorization: Bearer <key>"))
                     .addHeader(WWWAuthenticate.create(HttpChallenge.create("Bearer", "moose-flows ingest"))));
         }
+        Optional<String> notJson = notJson(entity.getContentType());
+        if (notJson.isPresent()) {
+            entity.discardBytes(materializer);
+            return CompletableFuture.completedFuture(json(StatusCodes.UNSUPPORTED_MEDIA_TYPE, error(notJson.get())));
+        }
         ProjectDefinition current = definition.get();
         Optional<DataModel> model = current.model(modelName);
         if (model.isEmpty()) {
@@ -134,7 +140,30 @@ final class IngestRoutes extends AllDirectives {
                 .exceptionally(this::failure);
     }
 
+    /**
+     * Why the request's Content-Type rules out JSON, or empty. A request without one reaches here as
+     * application/octet-stream and is accepted, as before. The body is checked to be UTF-8 whatever
+     * charset it claims (RFC 8259: JSON between systems is UTF-8).
+     */
+    static Optional<String> notJson(akka.http.javadsl.model.ContentType contentType) {
+        akka.http.javadsl.model.MediaType media = contentType.mediaType();
+        boolean json = media.mainType().equals("application")
+                && (media.subType().equals("json") || media.subType().endsWith("+json") || media.subType().equals("octet-stream"));
+        return json ? Optional.empty()
+                : Optional.of("Content-Type " + media + " is not JSON; send application/json (or no Content-Type)");
+    }
+
     private CompletionStage<HttpResponse> ingest(ModelVersion version, byte[] body) {
+        long invalid = JsonText.firstInvalidUtf8(body);
+        if (invalid >= 0) {
+            return CompletableFuture.completedFuture(json(StatusCodes.BAD_REQUEST,
+                    error("invalid UTF-8 at byte offset " + invalid + " (overlong forms and encoded surrogates are not UTF-8); nothing was written")
+                            .put("offset", invalid)));
+        }
+        if (JsonText.nestsDeeperThan(body, settings.maxNestingDepth(), JSON.getFactory())) {
+            return CompletableFuture.completedFuture(json(StatusCodes.BAD_REQUEST, error("arrays and objects nest deeper than "
+                    + settings.maxNestingDepth() + " levels (moose-flows.ingest.max-nesting-depth); nothing was written")));
+        }
         JsonNode parsed;
         try {
             parsed = JSON.readTree(body);

@@ -10,7 +10,7 @@ import java.util.regex.Pattern;
 /** moose-flows.ingest.* (and the node identity the ingest producers' transactional ids derive from). */
 public record IngestSettings(String iface, int port, long maxBodySize, Duration produceTimeout, Set<String> apiKeys,
                              Duration producerLinger, int producers, String nodeId, Duration bodyReadTimeout,
-                             int maxReportedProblems, int maxRecordsPerTransaction) {
+                             int maxReportedProblems, int maxRecordsPerTransaction, int maxNestingDepth) {
 
     /** Characters Kafka accepts in a transactional id and that need no quoting in logs. */
     private static final Pattern UNSAFE = Pattern.compile("[^A-Za-z0-9._-]");
@@ -24,7 +24,15 @@ public record IngestSettings(String iface, int port, long maxBodySize, Duration 
         return new IngestSettings(c.getString("interface"), c.getInt("port"), c.getBytes("max-body-size"),
                 c.getDuration("produce-timeout"), Set.copyOf(c.getStringList("api-keys")), c.getDuration("producer-linger"),
                 producers, nodeId(config), c.getDuration("body-read-timeout"), c.getInt("max-reported-problems"),
-                c.getInt("max-records-per-transaction"));
+                c.getInt("max-records-per-transaction"), c.getInt("max-nesting-depth"));
+    }
+
+    /** Without the API keys: settings may be logged, keys never. */
+    @Override
+    public String toString() {
+        return "IngestSettings[iface=" + iface + ", port=" + port + ", maxBodySize=" + maxBodySize
+                + ", apiKeys=" + apiKeys.size() + " configured, producers=" + producers + ", nodeId=" + nodeId
+                + ", maxNestingDepth=" + maxNestingDepth + "]";
     }
 
     private static String nodeId(Config config) {

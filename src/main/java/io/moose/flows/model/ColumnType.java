@@ -109,7 +109,13 @@ public enum ColumnType {
     public Optional<String> problemWith(JsonNode value) {
         switch (this) {
             case STRING:
-                return value.isTextual() ? Optional.empty() : expected("a string", value);
+                if (!value.isTextual()) {
+                    return expected("a string", value);
+                }
+                int lone = JsonText.firstLoneSurrogate(value.textValue());
+                // An escaped lone surrogate (backslash-u-d800 in the JSON) parses, but no UTF-8 writer can store it.
+                return lone < 0 ? Optional.empty() : Optional.of("not valid Unicode: an unpaired surrogate "
+                        + String.format("\\u%04x", (int) value.textValue().charAt(lone)) + " at character " + lone);
             case INT32:
                 return value.isIntegralNumber() && value.canConvertToInt()
                         ? Optional.empty() : expected("an integer between -2^31 and 2^31-1", value);
@@ -117,7 +123,9 @@ public enum ColumnType {
                 return value.isIntegralNumber() && value.canConvertToLong()
                         ? Optional.empty() : expected("an integer between -2^63 and 2^63-1", value);
             case FLOAT64:
-                return value.isNumber() ? Optional.empty() : expected("a number", value);
+                // 1e400 is a valid JSON number, but a Float64 would hold infinity.
+                return value.isNumber() && Double.isFinite(value.doubleValue())
+                        ? Optional.empty() : expected("a finite number (a Float64 holds at most 1.7976931348623157E308)", value);
             case BOOLEAN:
                 return value.isBoolean() ? Optional.empty() : expected("true or false", value);
             case DATETIME:
@@ -254,6 +262,8 @@ public enum ColumnType {
     private static String describe(JsonNode value) {
         String text = value.toString();
         String kind = value.getNodeType().name().toLowerCase(Locale.ROOT);
-        return kind + " " + (text.length() > 40 ? text.substring(0, 40) + "..." : text);
+        // Never half a surrogate pair, nor a lone one: a reply must be able to quote it.
+        int cut = text.length() > 40 && Character.isHighSurrogate(text.charAt(39)) ? 39 : 40;
+        return kind + " " + JsonText.escapeLoneSurrogates(text.length() > 40 ? text.substring(0, cut) + "..." : text);
     }
 }

@@ -50,7 +50,22 @@ public final class ProjectDefinitionLoader {
         return fromConfig(config, file.toString());
     }
 
-    /** Parses definition text, e.g. the body of {@code POST /project/plan}. */
+    /**
+     * Parses definition text sent over HTTP (the body of {@code POST /project/plan} and
+     * {@code /project/apply}) as data only: see {@link DataOnlyHocon}.
+     *
+     * @throws DataOnlyHocon.Refused when the text is not HOCON or uses an include or a substitution
+     * @throws DefinitionException   when it is data but not a definition that can run
+     */
+    public static ProjectDefinition parseUntrusted(String text, String source) {
+        return fromConfig(DataOnlyHocon.parse(text), source);
+    }
+
+    /**
+     * Parses definition text an operator wrote (the file a node was started with, as the cluster
+     * stored it), resolving substitutions against the environment. Never for text from a request:
+     * that is {@link #parseUntrusted}.
+     */
     public static ProjectDefinition parse(String text, String source) {
         Config config;
         try {

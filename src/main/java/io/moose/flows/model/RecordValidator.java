@@ -54,7 +54,8 @@ public final class RecordValidator {
             for (Iterator<String> names = record.fieldNames(); names.hasNext(); ) {
                 String name = names.next();
                 if (version.column(name).isEmpty()) {
-                    problems = add(problems, new Problem(name, "unknown field; " + version.ref() + " has no such column"));
+                    problems = add(problems, new Problem(JsonText.escapeLoneSurrogates(name),
+                            "unknown field; " + version.ref() + " has no such column"));
                 }
             }
         }

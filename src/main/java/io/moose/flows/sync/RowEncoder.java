@@ -12,6 +12,7 @@ import com.fasterxml.jackson.databind.node.NullNode;
 import io.moose.flows.clickhouse.TableSchema;
 import io.moose.flows.model.Column;
 import io.moose.flows.model.ColumnType;
+import io.moose.flows.model.JsonText;
 import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.RecordValidator;
 
@@ -284,7 +285,12 @@ public final class RowEncoder {
                 if (type != ColumnType.FLOAT64 || p.getNumberType() != JsonParser.NumberType.DOUBLE) {
                     return false;
                 }
-                to.writeNumber(p.getDoubleValue());
+                double number = p.getDoubleValue();
+                // 1e400 reads as infinity, which ColumnType refuses: the tree path words that.
+                if (!Double.isFinite(number)) {
+                    return false;
+                }
+                to.writeNumber(number);
                 return true;
             case VALUE_TRUE:
             case VALUE_FALSE:
@@ -304,6 +310,10 @@ public final class RowEncoder {
         int length = p.getTextLength();
         switch (type) {
             case STRING:
+                // An unpaired surrogate is refused by ColumnType, as at ingest: the tree path words that.
+                if (JsonText.firstLoneSurrogate(text, from, length) >= 0) {
+                    return false;
+                }
                 to.writeString(text, from, length);
                 return true;
             case DATE:
@@ -338,7 +348,11 @@ public final class RowEncoder {
                 } else if (fitsLong) {
                     to.writeNumber(p.getLongValue());
                 } else if (type == ColumnType.FLOAT64) {
-                    to.writeNumber(p.getBigIntegerValue());
+                    BigInteger big = p.getBigIntegerValue();
+                    if (!Double.isFinite(big.doubleValue())) {
+                        return false;
+                    }
+                    to.writeNumber(big);
                 } else {
                     return false;
                 }

@@ -24,6 +24,8 @@ import static io.moose.flows.sync.RowEncoderTest.EVERYTHING;
 import static io.moose.flows.testing.DataPlaneFixture.join;
 import static org.junit.jupiter.api.Assertions.assertArrayEquals;
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
+import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /** Rows the sink sends as TabSeparated are stored exactly as the same records sent as JSONEachRow. */
@@ -41,9 +43,9 @@ class TabSeparatedRowsIT {
     private static final List<String> HANDWRITTEN = List.of(
             "{\"s\": \"\", \"i\": 0, \"l\": 0, \"f\": 0, \"b\": false, \"t\": 0, \"d\": \"1970-01-01\", \"ns\": \"\", \"region\": \"\"}",
             "{\"s\": \"tab\\there\\nnew\\rcr\\\\back'single\\\"double\\u0000nul\\b\\f\", \"ns\": \"\\\\N\", \"i\": -2147483648,"
-                    + " \"l\": -9223372036854775808, \"f\": 1e400, \"nf\": -1e400, \"b\": true, \"t\": \"2105-12-31T23:59:59Z\","
+                    + " \"l\": -9223372036854775808, \"f\": 1.7976931348623157E308, \"nf\": -4.9e-324, \"b\": true, \"t\": \"2105-12-31T23:59:59Z\","
                     + " \"d\": \"2105-12-31\", \"nt\": 1706702407, \"nd\": null}",
-            "{\"s\": \"\\ud83d\\ude00 \u00e9\u4e2d\\u2028 \uD83C\uDF89 \\udc00x\", \"ns\": \"N\", \"i\": 1, \"l\": 2,"
+            "{\"s\": \"\\ud83d\\ude00 \u00e9\u4e2d\\u2028 \uD83C\uDF89 x\", \"ns\": \"N\", \"i\": 1, \"l\": 2,"
                     + " \"f\": 4.9e-324, \"nf\": 1.7976931348623157E308, \"b\": false, \"t\": \"2024-02-29 12:00:00.999\","
                     + " \"d\": \"2024-02-29\", \"ratio\": 123456789012345678901234567890, \"small\": 5}");
 
@@ -73,15 +75,13 @@ class TabSeparatedRowsIT {
                     assertTrue(n >= HANDWRITTEN.size(), invalid.getMessage());
                     continue;
                 }
-                if (hasLoneHighSurrogate(JSON.readTree(record))) {
-                    // A JSONEachRow INSERT fails on one (see loneSurrogatesAreStoredAsTheirOwnBytes).
-                    continue;
-                }
+                // The encoder refuses lone surrogates (see loneSurrogatesAreRefusedSoNoInsertFailsOnOne).
+                assertFalse(hasLoneHighSurrogate(JSON.readTree(record)), new String(record, StandardCharsets.UTF_8));
                 jsonRows.writeBytes(json);
                 tsvRows.writeBytes(encoder.encodeTabSeparated(record, TOPIC, rows % PARTITIONS, rows));
                 rows++;
             }
-            // About a third: besides the invalid ones, the generator ends one string in eight with a lone \ud800.
+            // About a third: the generator makes the rest invalid (lone surrogates among them).
             assertTrue(rows > GENERATED / 4, "valid records: " + rows);
 
             join(dp.clickhouse.insertJsonEachRow(VIA_JSON, jsonRows.toByteArray()));
@@ -95,17 +95,21 @@ class TabSeparatedRowsIT {
     }
 
     @Test
-    void loneSurrogatesAreStoredAsTheirOwnBytes() throws Exception {
+    void loneSurrogatesAreRefusedSoNoInsertFailsOnOne() throws Exception {
         try (DataPlaneFixture dp = new DataPlaneFixture()) {
             join(dp.clickhouse.createDatabaseIfMissing());
-            join(dp.clickhouse.execute(TableSchema.createStatement(dp.clickhouse.qualified(VIA_TSV), EVERYTHING)));
+            join(dp.clickhouse.execute(TableSchema.createStatement(dp.clickhouse.qualified(VIA_JSON), EVERYTHING)));
             RowEncoder encoder = new RowEncoder(EVERYTHING, JSON);
-            byte[] record = "{\"s\": \"a\\ud800b\\udc00\", \"i\": 1, \"l\": 1, \"f\": 1, \"b\": true, \"t\": 0, \"d\": \"2024-01-31\"}"
-                    .getBytes(StandardCharsets.UTF_8);
-            join(dp.clickhouse.insertTabSeparated(VIA_TSV, encoder.columnNames(), encoder.encodeTabSeparated(record, TOPIC, 0, 0)));
-            // As ClickHouse stores a lone \udc00 from JSON; a lone \ud800 there fails the whole INSERT instead.
-            assertEquals(List.of(List.of("61EDA08062EDB080")),
-                    join(dp.clickhouse.query("SELECT hex(s) FROM " + dp.clickhouse.qualified(VIA_TSV))));
+            String valid = "{\"s\": \"a\\ud83d\\ude00b\", \"i\": 1, \"l\": 1, \"f\": 1, \"b\": true, \"t\": 0, \"d\": \"2024-01-31\"}";
+            // A lone \ud800 used to fail a whole JSONEachRow INSERT, and a lone \udc00 was stored as CESU-8 bytes.
+            for (String lone : List.of("a\\ud800b", "b\\udc00")) {
+                byte[] record = valid.replace("a\\ud83d\\ude00b", lone).getBytes(StandardCharsets.UTF_8);
+                assertThrows(RowEncoder.InvalidRecordException.class, () -> encoder.encode(record, TOPIC, 0, 0));
+                assertThrows(RowEncoder.InvalidRecordException.class, () -> encoder.encodeTabSeparated(record, TOPIC, 0, 0));
+            }
+            join(dp.clickhouse.insertJsonEachRow(VIA_JSON, encoder.encode(valid.getBytes(StandardCharsets.UTF_8), TOPIC, 0, 0)));
+            assertEquals(List.of(List.of("61F09F988062")),
+                    join(dp.clickhouse.query("SELECT hex(s) FROM " + dp.clickhouse.qualified(VIA_JSON))));
         }
     }
 

@@ -85,25 +85,28 @@ class TabSeparatedRowsTest {
     void writesEveryColumnInTableOrderEscapedAsTheFormatNeeds() throws Exception {
         String record = """
                 {"s": "tab\\there\\nnew\\rcr\\\\back'quote\\"dq\\u0000nul\\b\\f", "ns": "\\\\N", "i": -2147483648,
-                 "l": -9223372036854775808, "f": 1e400, "nf": -1e400, "b": true, "t": "2024-01-31T12:00:07+01:00",
+                 "l": -9223372036854775808, "f": 1.7976931348623157E308, "nf": -4.9e-324, "b": true, "t": "2024-01-31T12:00:07+01:00",
                  "d": "2024-02-29", "ni": null, "nl": 0, "region": "", "day": "1970-01-01", "since": 1706702407}""";
         String line = new String(encoder.encodeTabSeparated(record.getBytes(StandardCharsets.UTF_8), "topic", 1, 42),
                 StandardCharsets.UTF_8);
         assertEquals(String.join("\t",
-                "tab\\there\\nnew\\rcr\\\\back'quote\"dq\\0nul\\b\\f", "-2147483648", "-9223372036854775808", "inf", "1",
-                "2024-01-31 11:00:07", "2024-02-29", "\\\\N", "\\N", "0", "-inf", "\\N", "\\N", "2000-02-29", "", "1",
+                "tab\\there\\nnew\\rcr\\\\back'quote\"dq\\0nul\\b\\f", "-2147483648", "-9223372036854775808", "1.7976931348623157E308", "1",
+                "2024-01-31 11:00:07", "2024-02-29", "\\\\N", "\\N", "0", "-4.9E-324", "\\N", "\\N", "2000-02-29", "", "1",
                 "2024-01-31 12:00:07", "1970-01-01 00:00:00", "7", "-3", "0.25", "1970-01-01", "topic", "1", "42") + "\n", line);
     }
 
     @Test
-    void writesUnicodeAsClickhouseDecodesTheJsonEscapes() throws Exception {
-        String record = "{\"s\": \"\\ud83d\\ude00é中\\u2028\\udc00x\\ud800\", \"i\": 1, \"l\": 2, \"f\": 0.25, \"b\": false,"
+    void writesUnicodeAsClickhouseDecodesTheJsonEscapesAndRefusesUnpairedSurrogatesAsIngestDoes() throws Exception {
+        String record = "{\"s\": \"\\ud83d\\ude00é中\\u2028x\", \"i\": 1, \"l\": 2, \"f\": 0.25, \"b\": false,"
                 + " \"t\": 0, \"d\": \"2024-01-31\"}";
         byte[] line = encoder.encodeTabSeparated(record.getBytes(StandardCharsets.UTF_8), "topic", 0, 0);
-        byte[] expected = concat("\uD83D\uDE00é中\u2028".getBytes(StandardCharsets.UTF_8),
-                // Lone surrogates: the three bytes of the code unit, as ClickHouse stores a lone \udc00 from JSON.
-                new byte[]{(byte) 0xED, (byte) 0xB0, (byte) 0x80, 'x', (byte) 0xED, (byte) 0xA0, (byte) 0x80, '\t'});
+        byte[] expected = concat("\uD83D\uDE00é中\u2028".getBytes(StandardCharsets.UTF_8), new byte[]{'x', '\t'});
         assertArrayEquals(expected, java.util.Arrays.copyOf(line, expected.length));
+        // A lone surrogate has no UTF-8 form: refused, as ingest refuses it (it used to be stored as CESU-8 bytes).
+        String lone = record.replace("x\"", "\\udc00x\"");
+        RowEncoder.InvalidRecordException refused = assertThrows(RowEncoder.InvalidRecordException.class,
+                () -> encoder.encodeTabSeparated(lone.getBytes(StandardCharsets.UTF_8), "topic", 0, 0));
+        assertTrue(refused.getMessage().contains("unpaired surrogate \\udc00"), refused.getMessage());
     }
 
     @Test
