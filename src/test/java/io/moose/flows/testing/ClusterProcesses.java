@@ -28,13 +28,19 @@ public final class ClusterProcesses implements AutoCloseable {
     private final int remoteBase;
     private final String extraOptions;
 
+    /**
+     * Added to every cluster's port offset ({@code -Dmoose.test.port-offset=N}), so two checkouts can
+     * run their cluster tests on one machine at the same time.
+     */
+    private static final int CHECKOUT_PORT_OFFSET = Integer.getInteger("moose.test.port-offset", 0);
+
     private ClusterProcesses(String namespace, Path state, Path projectFile, int portOffset, String extraOptions) {
         this.namespace = namespace;
         this.state = state;
         this.projectFile = projectFile;
-        this.ingestBase = 21180 + portOffset;
-        this.adminBase = 21658 + portOffset;
-        this.remoteBase = 28620 + portOffset;
+        this.ingestBase = 21180 + CHECKOUT_PORT_OFFSET + portOffset;
+        this.adminBase = 21658 + CHECKOUT_PORT_OFFSET + portOffset;
+        this.remoteBase = 28620 + CHECKOUT_PORT_OFFSET + portOffset;
         this.extraOptions = extraOptions;
     }
 
