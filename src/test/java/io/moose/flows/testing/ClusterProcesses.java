@@ -27,6 +27,7 @@ public final class ClusterProcesses implements AutoCloseable {
     private final int adminBase;
     private final int remoteBase;
     private final String extraOptions;
+    private Integer readyTimeoutSeconds;
 
     /**
      * Added to every cluster's port offset ({@code -Dmoose.test.port-offset=N}), so two checkouts can
@@ -55,6 +56,12 @@ public final class ClusterProcesses implements AutoCloseable {
         Path projectFile = state.resolve("project.conf");
         Files.writeString(projectFile, definitionText);
         return new ClusterProcesses(namespace, state, projectFile, portOffset, extraOptions);
+    }
+
+    /** How long ops/cluster waits for a starting node to be ready (its MOOSE_CLUSTER_READY_TIMEOUT). */
+    public ClusterProcesses readyTimeout(java.time.Duration timeout) {
+        this.readyTimeoutSeconds = (int) timeout.toSeconds();
+        return this;
     }
 
     public String up(int nodes) {
@@ -137,6 +144,9 @@ public final class ClusterProcesses implements AutoCloseable {
         env.put("MOOSE_CLUSTER_INGEST_BASE", Integer.toString(ingestBase));
         env.put("MOOSE_CLUSTER_ADMIN_BASE", Integer.toString(adminBase));
         env.put("MOOSE_CLUSTER_REMOTE_BASE", Integer.toString(remoteBase));
+        if (readyTimeoutSeconds != null) {
+            env.put("MOOSE_CLUSTER_READY_TIMEOUT", Integer.toString(readyTimeoutSeconds));
+        }
         env.put("MOOSE_NODE_OPTS", String.join(" ",
                 "-Dmoose-flows.namespace=" + namespace,
                 "-Dmoose-flows.clickhouse.database=" + namespace,
