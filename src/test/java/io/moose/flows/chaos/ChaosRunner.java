@@ -354,6 +354,14 @@ public final class ChaosRunner {
             case KAFKA_RESTART -> serviceDown("kafka", fault.downtime());
             case CLICKHOUSE_DOWN -> serviceDown("clickhouse", fault.downtime());
             case POSTGRES_DOWN -> serviceDown("postgres", fault.downtime());
+            case STARVE -> note = starve(fault.downtime());
+            case JOURNAL_STALL -> {
+                for (int i = 0; i < JOURNAL_STALLS; i++) {
+                    serviceDown("postgres", fault.downtime());
+                    Thread.sleep(fault.downtime().toMillis());
+                }
+                note = JOURNAL_STALLS + " stalls";
+            }
         }
         double healed = seconds();
         log("fault " + fault.describe() + " healed");
@@ -364,6 +372,44 @@ public final class ChaosRunner {
     }
 
     private final List<FaultRecord> faultRecords = new ArrayList<>();
+
+    /** How often a journal-stall fault stops PostgreSQL. */
+    private static final int JOURNAL_STALLS = 3;
+    /** Busy-loop processes of a starve fault: twice the cores, so the nodes get a third of the CPU. */
+    private static final int BURNERS = 2 * Runtime.getRuntime().availableProcessors();
+
+    /**
+     * Busy loops beside the nodes for {@code downtime}; each ends by itself shortly after even if this
+     * JVM dies. Starved nodes are slow, not dead: none may be downed, so afterwards every node must
+     * still see all of them Up.
+     */
+    private String starve(Duration downtime) throws InterruptedException {
+        List<Process> burners = new ArrayList<>();
+        try {
+            for (int i = 0; i < BURNERS; i++) {
+                burners.add(new ProcessBuilder("timeout", Long.toString(downtime.toSeconds() + 10), "sh", "-c", "while :; do :; done")
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+            }
+            Thread.sleep(downtime.toMillis());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot start a CPU burner", e);
+        } finally {
+            burners.forEach(Process::destroy);
+        }
+        // A node that was downed exits and stays stopped; a merely slow answer gets a few seconds.
+        boolean allUp = false;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!allUp && System.nanoTime() < deadline) {
+            allUp = IntStream.rangeClosed(1, settings.nodes()).allMatch(i -> ops.nodeAlive(i) && membersUp(i) == settings.nodes());
+            if (!allUp) {
+                Thread.sleep(1_000);
+            }
+        }
+        if (!allUp) {
+            report.failures.add("starve: a node was downed or lost while only starved of CPU");
+        }
+        return BURNERS + " burners; " + (allUp ? "every node still a member" : "a node was downed");
+    }
 
     private void serviceDown(String service, Duration downtime) throws InterruptedException {
         ops.infra("stop", service);

@@ -19,7 +19,11 @@ public enum FaultKind {
     /** ClickHouse stopped for a while. */
     CLICKHOUSE_DOWN("clickhouse-down"),
     /** PostgreSQL (the journal) stopped for a while. */
-    POSTGRES_DOWN("postgres-down");
+    POSTGRES_DOWN("postgres-down"),
+    /** CPU burners (busy-loop processes) beside the nodes for 30-90 s: no node may be downed for it. */
+    STARVE("starve"),
+    /** PostgreSQL stopped for a few seconds, several times in a row (a journal that stalls now and then). */
+    JOURNAL_STALL("journal-stall");
 
     private final String cliName;
 
