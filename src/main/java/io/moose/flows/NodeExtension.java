@@ -21,6 +21,7 @@ public final class NodeExtension implements Extension {
     };
 
     private final CompletableFuture<NodeServices> services = new CompletableFuture<>();
+    private volatile JournalSchema journalSchema;
 
     public static NodeExtension get(ActorSystem<?> system) {
         return ID.apply(system);
@@ -28,6 +29,15 @@ public final class NodeExtension implements Extension {
 
     void register(NodeServices started) {
         services.complete(started);
+    }
+
+    void register(JournalSchema schema) {
+        journalSchema = schema;
+    }
+
+    /** The journal's tables being created; empty before the node has started creating them. */
+    public java.util.Optional<JournalSchema> journalSchema() {
+        return java.util.Optional.ofNullable(journalSchema);
     }
 
     /** Completes once the node has provisioned and started its services. */

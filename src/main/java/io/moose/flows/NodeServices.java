@@ -2,7 +2,6 @@ package io.moose.flows;
 
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
-import akka.persistence.jdbc.testkit.javadsl.SchemaUtils;
 import com.typesafe.config.Config;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
@@ -23,7 +22,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * The per-node resources behind the entities: journal schema, provisioned topics and tables, the
+ * The per-node resources behind the entities: journal schema (see {@link JournalSchema}), provisioned topics and tables, the
  * ClickHouse client, metrics, the data plane and the ingest API. Started once per node, closed by
  * coordinated shutdown after the entities have drained.
  */
@@ -38,9 +37,9 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
 
     public static NodeServices start(ActorSystem<?> system, Config config, ProjectDefinition definition) {
         Duration provisioningTimeout = config.getDuration("moose-flows.node.provisioning-timeout");
-        if (config.getBoolean("moose-flows.journal.create-schema")) {
-            await(SchemaUtils.createIfNotExists(system).toCompletableFuture(), provisioningTimeout, "create the journal schema");
-        }
+        // In the background: a node started while PostgreSQL is down or stalled waits for it, not ready
+        // (JournalReadinessCheck), instead of failing its guardian after a timeout.
+        NodeExtension.get(system).register(JournalSchema.create(system, config));
         KafkaSettings kafka = KafkaSettings.from(config);
         ClickHouseSettings clickhouseSettings = ClickHouseSettings.from(config);
         TopicNames names = TopicNames.withNamespace(config.getString("moose-flows.namespace"));

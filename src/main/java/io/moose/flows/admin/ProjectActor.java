@@ -3,6 +3,7 @@ package io.moose.flows.admin;
 import akka.actor.typed.ActorRef;
 import akka.actor.typed.ActorSystem;
 import akka.actor.typed.Behavior;
+import akka.actor.typed.SupervisorStrategy;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.actor.typed.javadsl.Behaviors;
 import akka.actor.typed.pubsub.Topic;
@@ -21,6 +22,7 @@ import io.moose.flows.model.ProjectDefinitionLoader;
 import io.moose.flows.model.ProjectPlan;
 import io.moose.flows.model.TopicNames;
 
+import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Optional;
@@ -100,7 +102,10 @@ public final class ProjectActor extends EventSourcedBehavior<ProjectActor.Comman
 
     private ProjectActor(ActorContext<Command> ctx, TopicNames names, Function<ProjectDefinition, CompletionStage<?>> provision,
                          ActorRef<Topic.Command<DefinitionChanged>> topic) {
-        super(PersistenceId.ofUniqueId(names.persistenceType("project")));
+        // A journal failure (PostgreSQL down while the singleton recovers or persists) restarts it with
+        // backoff; stopped, the singleton would stay gone until its node left the cluster.
+        super(PersistenceId.ofUniqueId(names.persistenceType("project")),
+                SupervisorStrategy.restartWithBackoff(Duration.ofSeconds(1), Duration.ofSeconds(10), 0.2));
         this.ctx = ctx;
         this.names = names;
         this.provision = provision;

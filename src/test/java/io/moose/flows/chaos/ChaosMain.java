@@ -63,7 +63,7 @@ public final class ChaosMain {
         } catch (IllegalArgumentException e) {
             System.err.println("ops/chaos: " + e.getMessage());
             System.err.println("usage: ops/chaos [--seed N] [--duration 5m] [--nodes 3] [--faults all|none|"
-                    + "kill,pause,rolling-restart,kafka-restart,clickhouse-down,postgres-down] [--rate N] [--report FILE] [--work DIR] [--keep-cluster]");
+                    + "kill,pause,rolling-restart,kafka-restart,clickhouse-down,postgres-down,starve,journal-stall] [--rate N] [--report FILE] [--work DIR] [--keep-cluster]");
             System.exit(2);
             return;
         }

@@ -354,8 +354,14 @@ public final class ChaosRunner {
             case KAFKA_RESTART -> serviceDown("kafka", fault.downtime());
             case CLICKHOUSE_DOWN -> serviceDown("clickhouse", fault.downtime());
             case POSTGRES_DOWN -> serviceDown("postgres", fault.downtime());
-            case STARVE -> starve(fault.downtime());
-            case JOURNAL_STALL -> journalStalls(5, Duration.ofSeconds(3), Duration.ofSeconds(10));
+            case STARVE -> note = starve(fault.downtime());
+            case JOURNAL_STALL -> {
+                for (int i = 0; i < JOURNAL_STALLS; i++) {
+                    serviceDown("postgres", fault.downtime());
+                    Thread.sleep(fault.downtime().toMillis());
+                }
+                note = JOURNAL_STALLS + " stalls";
+            }
         }
         double healed = seconds();
         log("fault " + fault.describe() + " healed");
@@ -367,77 +373,48 @@ public final class ChaosRunner {
 
     private final List<FaultRecord> faultRecords = new ArrayList<>();
 
+    /** How often a journal-stall fault stops PostgreSQL. */
+    private static final int JOURNAL_STALLS = 3;
+    /** Busy-loop processes of a starve fault: twice the cores, so the nodes get a third of the CPU. */
+    private static final int BURNERS = 2 * Runtime.getRuntime().availableProcessors();
+
+    /**
+     * Busy loops beside the nodes for {@code downtime}; each ends by itself shortly after even if this
+     * JVM dies. Starved nodes are slow, not dead: none may be downed, so afterwards every node must
+     * still see all of them Up.
+     */
+    private String starve(Duration downtime) throws InterruptedException {
+        List<Process> burners = new ArrayList<>();
+        try {
+            for (int i = 0; i < BURNERS; i++) {
+                burners.add(new ProcessBuilder("timeout", Long.toString(downtime.toSeconds() + 10), "sh", "-c", "while :; do :; done")
+                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
+            }
+            Thread.sleep(downtime.toMillis());
+        } catch (java.io.IOException e) {
+            throw new IllegalStateException("cannot start a CPU burner", e);
+        } finally {
+            burners.forEach(Process::destroy);
+        }
+        // A node that was downed exits and stays stopped; a merely slow answer gets a few seconds.
+        boolean allUp = false;
+        long deadline = System.nanoTime() + Duration.ofSeconds(30).toNanos();
+        while (!allUp && System.nanoTime() < deadline) {
+            allUp = IntStream.rangeClosed(1, settings.nodes()).allMatch(i -> ops.nodeAlive(i) && membersUp(i) == settings.nodes());
+            if (!allUp) {
+                Thread.sleep(1_000);
+            }
+        }
+        if (!allUp) {
+            report.failures.add("starve: a node was downed or lost while only starved of CPU");
+        }
+        return BURNERS + " burners; " + (allUp ? "every node still a member" : "a node was downed");
+    }
+
     private void serviceDown(String service, Duration downtime) throws InterruptedException {
         ops.infra("stop", service);
         Thread.sleep(downtime.toMillis());
         ops.infra("start", service);
-    }
-
-    /**
-     * Three CPU-burning processes per core beside the nodes for {@code duration}, each bounded by
-     * {@code timeout} so none outlives the run even if this JVM dies.
-     */
-    private void starve(Duration duration) throws InterruptedException {
-        int burners = 3 * Runtime.getRuntime().availableProcessors();
-        List<Process> started = new ArrayList<>();
-        try {
-            for (int i = 0; i < burners; i++) {
-                started.add(new ProcessBuilder("timeout", String.valueOf(duration.toSeconds()), "sh", "-c", "while :; do :; done")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-            }
-            Thread.sleep(duration.toMillis());
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot start a CPU burner", e);
-        } finally {
-            started.forEach(Process::destroyForcibly);
-        }
-    }
-
-    /**
-     * PostgreSQL frozen, not stopped: its postmaster and every backend get SIGSTOP, so the journal's
-     * connections hang (as in a long stall or a VM pause) instead of failing fast; then SIGCONT.
-     */
-    private void journalStalls(int times, Duration stall, Duration gap) throws InterruptedException {
-        String postmaster = ops.infra("pid", "postgres").trim();
-        for (int i = 0; i < times; i++) {
-            if (i > 0) {
-                Thread.sleep(gap.toMillis());
-            }
-            List<String> pids = new ArrayList<>(List.of(postmaster));
-            pids.addAll(children(postmaster));
-            signal("STOP", pids);
-            try {
-                Thread.sleep(stall.toMillis());
-            } finally {
-                signal("CONT", pids);
-            }
-        }
-    }
-
-    private static List<String> children(String pid) {
-        try {
-            Process pgrep = new ProcessBuilder("pgrep", "-P", pid).redirectErrorStream(true).start();
-            String out = new String(pgrep.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
-            pgrep.waitFor();
-            return out.lines().map(String::trim).filter(l -> l.matches("[0-9]+")).toList();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("pgrep failed", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            return List.of();
-        }
-    }
-
-    private static void signal(String signal, List<String> pids) {
-        List<String> argv = new ArrayList<>(List.of("kill", "-" + signal));
-        argv.addAll(pids);
-        try {
-            new ProcessBuilder(argv).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start().waitFor();
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("kill -" + signal + " failed", e);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
     }
 
     /**

@@ -20,9 +20,9 @@ public enum FaultKind {
     CLICKHOUSE_DOWN("clickhouse-down"),
     /** PostgreSQL (the journal) stopped for a while. */
     POSTGRES_DOWN("postgres-down"),
-    /** CPU-burning processes (three per core) take the cores from every node for 30-90 s: a busy host. */
+    /** CPU burners (busy-loop processes) beside the nodes for 30-90 s: no node may be downed for it. */
     STARVE("starve"),
-    /** PostgreSQL frozen (SIGSTOP, so connections hang rather than fail) for 3 s, five times, 10 s apart. */
+    /** PostgreSQL stopped for a few seconds, several times in a row (a journal that stalls now and then). */
     JOURNAL_STALL("journal-stall");
 
     private final String cliName;

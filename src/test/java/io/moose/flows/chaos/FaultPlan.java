@@ -45,15 +45,15 @@ public record FaultPlan(Duration applyAt, Duration backfillAt, List<Planned> fau
             };
             Duration downtime = Duration.ofSeconds(switch (kind) {
                 case KILL -> 3 + random.nextInt(8);
-                // The SBR downs a node unreachable for stable-after (7 s) plus failure detection;
+                // The SBR downs a node unreachable for stable-after (2 s) plus failure detection;
                 // well beyond that, the paused node is out of the cluster when it wakes up.
                 case PAUSE -> 20 + random.nextInt(11);
                 case KAFKA_RESTART -> random.nextInt(6);
                 case CLICKHOUSE_DOWN, POSTGRES_DOWN -> 15 + random.nextInt(26);
-                case STARVE -> 30 + random.nextInt(61);
-                // Five stalls of 3 s, 10 s apart: the fault lasts about a minute.
-                case JOURNAL_STALL -> 5 * 3 + 4 * 10;
                 case ROLLING_RESTART -> 0;
+                case STARVE -> 30 + random.nextInt(61);
+                // One stall; the runner stalls the journal JOURNAL_STALLS times with as long between.
+                case JOURNAL_STALL -> 2 + random.nextInt(5);
             });
             faults.add(new Planned(kind, Duration.ofMillis(first + i * slot + jitter), node, downtime));
         }

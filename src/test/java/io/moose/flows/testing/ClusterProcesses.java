@@ -27,14 +27,21 @@ public final class ClusterProcesses implements AutoCloseable {
     private final int adminBase;
     private final int remoteBase;
     private final String extraOptions;
+    private Integer readyTimeoutSeconds;
+
+    /**
+     * Added to every cluster's port offset ({@code -Dmoose.test.port-offset=N}), so two checkouts can
+     * run their cluster tests on one machine at the same time.
+     */
+    private static final int CHECKOUT_PORT_OFFSET = Integer.getInteger("moose.test.port-offset", 0);
 
     private ClusterProcesses(String namespace, Path state, Path projectFile, int portOffset, String extraOptions) {
         this.namespace = namespace;
         this.state = state;
         this.projectFile = projectFile;
-        this.ingestBase = 21180 + portOffset;
-        this.adminBase = 21658 + portOffset;
-        this.remoteBase = 28620 + portOffset;
+        this.ingestBase = 21180 + CHECKOUT_PORT_OFFSET + portOffset;
+        this.adminBase = 21658 + CHECKOUT_PORT_OFFSET + portOffset;
+        this.remoteBase = 28620 + CHECKOUT_PORT_OFFSET + portOffset;
         this.extraOptions = extraOptions;
     }
 
@@ -49,6 +56,12 @@ public final class ClusterProcesses implements AutoCloseable {
         Path projectFile = state.resolve("project.conf");
         Files.writeString(projectFile, definitionText);
         return new ClusterProcesses(namespace, state, projectFile, portOffset, extraOptions);
+    }
+
+    /** How long ops/cluster waits for a starting node to be ready (its MOOSE_CLUSTER_READY_TIMEOUT). */
+    public ClusterProcesses readyTimeout(java.time.Duration timeout) {
+        this.readyTimeoutSeconds = (int) timeout.toSeconds();
+        return this;
     }
 
     public String up(int nodes) {
@@ -131,6 +144,9 @@ public final class ClusterProcesses implements AutoCloseable {
         env.put("MOOSE_CLUSTER_INGEST_BASE", Integer.toString(ingestBase));
         env.put("MOOSE_CLUSTER_ADMIN_BASE", Integer.toString(adminBase));
         env.put("MOOSE_CLUSTER_REMOTE_BASE", Integer.toString(remoteBase));
+        if (readyTimeoutSeconds != null) {
+            env.put("MOOSE_CLUSTER_READY_TIMEOUT", Integer.toString(readyTimeoutSeconds));
+        }
         env.put("MOOSE_NODE_OPTS", String.join(" ",
                 "-Dmoose-flows.namespace=" + namespace,
                 "-Dmoose-flows.clickhouse.database=" + namespace,
