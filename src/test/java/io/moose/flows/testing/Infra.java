@@ -172,7 +172,8 @@ public final class Infra {
         .filter(line -> line.contains("="))
         .forEach(line -> {
           int eq = line.indexOf('=');
-          settings.put(line.substring(0, eq).trim(), line.substring(eq + 1).trim());
+          // ops/infra prints `export VAR=value` lines, for eval in a shell.
+          settings.put(line.substring(0, eq).trim().replaceFirst("^export\\s+", ""), line.substring(eq + 1).trim());
         });
     return settings;
   }
