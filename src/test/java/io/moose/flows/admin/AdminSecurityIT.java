@@ -198,6 +198,10 @@ class AdminSecurityIT {
             assertEquals(401, send("POST", "/cluster/members/" + self + "/" + operation, "", SECRET + "x").status);
             assertEquals(401, send("POST", "/cluster/members/" + self + "/" + operation, "", SECRET.substring(1)).status);
         }
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int cli = AdminCli.run(new String[]{"--url", node.adminUrl(), "down", self}, new java.io.PrintStream(new java.io.ByteArrayOutputStream()),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of(), false);
+        assertEquals(AdminCli.TOKEN_REFUSED, cli, err.toString(java.nio.charset.StandardCharsets.UTF_8));
         assertStaysUp();
 
         Reply stranger = send("POST", "/cluster/members/akka://moose-flows@127.0.0.1:1/down", "", SECRET);
@@ -296,13 +300,22 @@ class AdminSecurityIT {
 
     @Test
     @Order(100)
-    void downWithTheTokenDownsTheMember() throws Exception {
-        Reply down = send("POST", "/cluster/members/" + self + "/down", "", SECRET);
-        assertEquals(200, down.status, down.body);
-        assertEquals("down", down.json().get("operation").asText());
+    void downWithTheTokenDownsTheMemberThroughTheCli() throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int status = AdminCli.run(new String[]{"--url", node.adminUrl(), "--token", SECRET, "--json", "down", self},
+                new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of(), false);
+        assertEquals(0, status, err.toString(java.nio.charset.StandardCharsets.UTF_8));
+        Reply down = new Reply(200, out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("down", down.json().get("operation").asText(), down.body);
+        assertEquals(self, down.json().get("address").asText(), down.body);
         // A downed node runs coordinated shutdown, which terminates its actor system.
         node.system.getWhenTerminated().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertTrue(logLines(AdminRoutes.AUDIT_LOGGER).contains("admin write POST /cluster/members/" + self + "/down -> 200 from 127.0.0.1"));
+        // The path is logged as sent: the CLI percent-encodes the address's slashes.
+        String encoded = self.replace("//", "%2F%2F");
+        assertTrue(logLines(AdminRoutes.AUDIT_LOGGER).contains("admin write POST /cluster/members/" + encoded + "/down -> 200 from 127.0.0.1"),
+                String.join("\n", logLines(AdminRoutes.AUDIT_LOGGER)));
     }
 
     // ---- helpers
