@@ -42,11 +42,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Issue 12, played as an attacker against one real node whose admin token and ingest API key come
- * from the environment (failsafe sets MOOSE_IT_SECRET, see pom.xml): a definition sent over HTTP
- * cannot read the node's environment, files or network, Management's routes cannot change the
- * cluster, leave/down need the token, every write is logged, and the secret shows up in no reply
- * and no log line. The down test runs last: it takes the node out of its cluster.
+ * Issue 12, played as an attacker against one real node whose admin token, ingest API key and
+ * journal password come from the environment (failsafe sets MOOSE_IT_SECRET, see pom.xml): a
+ * definition sent over HTTP cannot read the node's environment, files or network, Management's
+ * routes cannot change the cluster, leave/down need the token, every write is logged, and the
+ * secret shows up in no reply and no log line. The down test runs last: it takes the node out of
+ * its cluster.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AdminSecurityIT {
@@ -76,10 +77,13 @@ class AdminSecurityIT {
         assertNotNull(SECRET, SECRET_VARIABLE + " must be set; failsafe sets it (pom.xml)");
         LOG.start();
         ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(LOG);
-        // The token and the ingest key reach the node the way an operator's would: from the environment.
+        // The token, the ingest key and the journal password reach the node the way an operator's
+        // would: from the environment. Each contains the secret, so one check covers all three.
         node = TestNode.start(DEFINITION, """
                 moose-flows.admin.token = ${%1$s}
                 moose-flows.ingest.api-keys = [${%1$s}"-ingest"]
+                moose-flows.journal.user = "moose"
+                moose-flows.journal.password = ${%1$s}"-journal"
                 """.formatted(SECRET_VARIABLE));
         self = Cluster.get(node.system).selfMember().address().toString();
         await("the node Up and its admin port answering", () -> {
