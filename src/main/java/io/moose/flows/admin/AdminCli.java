@@ -50,6 +50,9 @@ public final class AdminCli {
               plan <file>         what applying a project definition would change
               apply <file>        apply it to the running cluster (needs the token)
               cluster             members, and which node hosts the shards of each entity type
+              leave <address>     a member leaves the cluster gracefully (needs the token),
+                                  e.g. akka://moose-flows@10.0.0.5:25520 as `cluster` lists it
+              down <address>      mark a member that is gone as down (needs the token)
 
               --url    admin API of any node (env MOOSE_ADMIN_URL, default http://127.0.0.1:8558)
               --token  admin token (env MOOSE_ADMIN_TOKEN)
@@ -142,7 +145,7 @@ public final class AdminCli {
     private int dispatch(String command, List<String> args) throws AdminClient.Failure {
         int expected = switch (command) {
             case "flows", "migrations", "cluster" -> 0;
-            case "flow", "pause", "resume", "watch", "plan", "apply" -> 1;
+            case "flow", "pause", "resume", "watch", "plan", "apply", "leave", "down" -> 1;
             default -> -1;
         };
         if (expected < 0) {
@@ -165,6 +168,8 @@ public final class AdminCli {
             case "watch" -> watch(arg);
             case "plan" -> plan(arg, "plan");
             case "apply" -> plan(arg, "apply");
+            case "leave" -> member(arg, "leave");
+            case "down" -> member(arg, "down");
             default -> cluster();
         };
     }
@@ -201,6 +206,17 @@ public final class AdminCli {
             return OK;
         }
         out.println(f.path("id").asText() + ": " + f.path("state").asText() + " (" + shortNode(f.path("node").asText()) + ")");
+        return OK;
+    }
+
+    private int member(String address, String verb) throws AdminClient.Failure {
+        // Encoded: the address's "//" would otherwise be collapsed when the URL is resolved.
+        String encoded = java.net.URLEncoder.encode(address, java.nio.charset.StandardCharsets.UTF_8);
+        JsonNode reply = client.post("/cluster/members/" + encoded + "/" + verb, "");
+        if (printedJson(reply)) {
+            return OK;
+        }
+        out.println(reply.path("message").asText());
         return OK;
     }
 

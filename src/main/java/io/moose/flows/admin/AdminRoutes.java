@@ -26,7 +26,6 @@ import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
-
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -48,8 +47,8 @@ import java.util.function.Supplier;
  * {@code PUT/DELETE /cluster/members/...} do not exist; leaving and downing a member are offered
  * here, with the token. Management's read-only {@code /cluster} routes are served from here too, so
  * they follow protect-reads; {@code /health/*} and {@code /bootstrap/*} stay open (orchestrators and
- * joining nodes call them without a token). Every write is logged (logger {@value #AUDIT_LOGGER}: method, path, status,
- * caller address; never a header).
+ * joining nodes call them without a token). Every write is logged (logger {@value #AUDIT_LOGGER}:
+ * method, path, status, caller address; never a header).
  */
 public final class AdminRoutes extends AllDirectives implements ManagementRouteProvider {
 
@@ -233,8 +232,8 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
 
         /**
          * {@code POST /cluster/members/{address}/leave} or {@code .../down}: what Management's own
-         * {@code PUT/DELETE /cluster/members/{address}} did without a token. 400 for an address or
-         * operation that cannot be read, 404 for an address that is not a member.
+         * {@code PUT/DELETE /cluster/members/{address}} did without a token. 400 for an address that
+         * cannot be read, 404 for an address that is not a member or an operation other than these two.
          */
         private CompletionStage<HttpResponse> member(String rest) {
             int slash = rest.lastIndexOf('/');

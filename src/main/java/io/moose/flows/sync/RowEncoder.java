@@ -48,6 +48,8 @@ public final class RowEncoder {
     }
 
     private static final byte NEWLINE = '\n';
+    /** A valid record is flat (depth 1); deeper ones are refused before a tree is built for them. */
+    private static final int MAX_NESTING_DEPTH = 64;
     private static final SerializedString SOURCE_TOPIC = new SerializedString(TableSchema.SOURCE_TOPIC);
     private static final SerializedString SOURCE_PARTITION = new SerializedString(TableSchema.SOURCE_PARTITION);
     private static final SerializedString SOURCE_OFFSET = new SerializedString(TableSchema.SOURCE_OFFSET);
@@ -439,6 +441,11 @@ public final class RowEncoder {
 
     /** The record as a tree, or why it is not a valid record of the version, worded for both encodings alike. */
     private JsonNode validRecord(byte[] value) throws InvalidRecordException {
+        // Ingest refuses such a body (moose-flows.ingest.max-nesting-depth); a record that reached the
+        // topic another way must not overflow the stack of the tree parser either.
+        if (JsonText.nestsDeeperThan(value, MAX_NESTING_DEPTH, json.getFactory())) {
+            throw new InvalidRecordException("nests arrays and objects deeper than " + MAX_NESTING_DEPTH + " levels");
+        }
         JsonNode record;
         try {
             record = json.readTree(value);

@@ -42,11 +42,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assertions.fail;
 
 /**
- * Issue 12, played as an attacker against one real node whose admin token and ingest API key come
- * from the environment (failsafe sets MOOSE_IT_SECRET, see pom.xml): a definition sent over HTTP
- * cannot read the node's environment, files or network, Management's routes cannot change the
- * cluster, leave/down need the token, every write is logged, and the secret shows up in no reply
- * and no log line. The down test runs last: it takes the node out of its cluster.
+ * Issue 12, played as an attacker against one real node whose admin token, ingest API key and
+ * journal password come from the environment (failsafe sets MOOSE_IT_SECRET, see pom.xml): a
+ * definition sent over HTTP cannot read the node's environment, files or network, Management's
+ * routes cannot change the cluster, leave/down need the token, every write is logged, and the
+ * secret shows up in no reply and no log line. The down test runs last: it takes the node out of
+ * its cluster.
  */
 @TestMethodOrder(MethodOrderer.OrderAnnotation.class)
 class AdminSecurityIT {
@@ -76,10 +77,13 @@ class AdminSecurityIT {
         assertNotNull(SECRET, SECRET_VARIABLE + " must be set; failsafe sets it (pom.xml)");
         LOG.start();
         ((Logger) LoggerFactory.getLogger(org.slf4j.Logger.ROOT_LOGGER_NAME)).addAppender(LOG);
-        // The token and the ingest key reach the node the way an operator's would: from the environment.
+        // The token, the ingest key and the journal password reach the node the way an operator's
+        // would: from the environment. Each contains the secret, so one check covers all three.
         node = TestNode.start(DEFINITION, """
                 moose-flows.admin.token = ${%1$s}
                 moose-flows.ingest.api-keys = [${%1$s}"-ingest"]
+                moose-flows.journal.user = "moose"
+                moose-flows.journal.password = ${%1$s}"-journal"
                 """.formatted(SECRET_VARIABLE));
         self = Cluster.get(node.system).selfMember().address().toString();
         await("the node Up and its admin port answering", () -> {
@@ -198,6 +202,10 @@ class AdminSecurityIT {
             assertEquals(401, send("POST", "/cluster/members/" + self + "/" + operation, "", SECRET + "x").status);
             assertEquals(401, send("POST", "/cluster/members/" + self + "/" + operation, "", SECRET.substring(1)).status);
         }
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int cli = AdminCli.run(new String[]{"--url", node.adminUrl(), "down", self}, new java.io.PrintStream(new java.io.ByteArrayOutputStream()),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of(), false);
+        assertEquals(AdminCli.TOKEN_REFUSED, cli, err.toString(java.nio.charset.StandardCharsets.UTF_8));
         assertStaysUp();
 
         Reply stranger = send("POST", "/cluster/members/akka://moose-flows@127.0.0.1:1/down", "", SECRET);
@@ -296,13 +304,22 @@ class AdminSecurityIT {
 
     @Test
     @Order(100)
-    void downWithTheTokenDownsTheMember() throws Exception {
-        Reply down = send("POST", "/cluster/members/" + self + "/down", "", SECRET);
-        assertEquals(200, down.status, down.body);
-        assertEquals("down", down.json().get("operation").asText());
+    void downWithTheTokenDownsTheMemberThroughTheCli() throws Exception {
+        java.io.ByteArrayOutputStream out = new java.io.ByteArrayOutputStream();
+        java.io.ByteArrayOutputStream err = new java.io.ByteArrayOutputStream();
+        int status = AdminCli.run(new String[]{"--url", node.adminUrl(), "--token", SECRET, "--json", "down", self},
+                new java.io.PrintStream(out, true, java.nio.charset.StandardCharsets.UTF_8),
+                new java.io.PrintStream(err, true, java.nio.charset.StandardCharsets.UTF_8), java.util.Map.of(), false);
+        assertEquals(0, status, err.toString(java.nio.charset.StandardCharsets.UTF_8));
+        Reply down = new Reply(200, out.toString(java.nio.charset.StandardCharsets.UTF_8));
+        assertEquals("down", down.json().get("operation").asText(), down.body);
+        assertEquals(self, down.json().get("address").asText(), down.body);
         // A downed node runs coordinated shutdown, which terminates its actor system.
         node.system.getWhenTerminated().toCompletableFuture().get(WAIT.toSeconds(), TimeUnit.SECONDS);
-        assertTrue(logLines(AdminRoutes.AUDIT_LOGGER).contains("admin write POST /cluster/members/" + self + "/down -> 200 from 127.0.0.1"));
+        // The path is logged as sent: the CLI percent-encodes the address's slashes.
+        String encoded = self.replace("//", "%2F%2F");
+        assertTrue(logLines(AdminRoutes.AUDIT_LOGGER).contains("admin write POST /cluster/members/" + encoded + "/down -> 200 from 127.0.0.1"),
+                String.join("\n", logLines(AdminRoutes.AUDIT_LOGGER)));
     }
 
     // ---- helpers

@@ -108,6 +108,14 @@ class RowEncoderTest {
     }
 
     @Test
+    void aRecordNestedDeeperThanAnyValidOneIsRefusedWithoutOverflowingTheStack() {
+        byte[] deep = ("{\"id\":" + "[".repeat(200_000) + "]".repeat(200_000) + "}").getBytes(StandardCharsets.UTF_8);
+        var error = assertThrows(RowEncoder.InvalidRecordException.class, () -> encoder.encode(deep, "t", 0, 0));
+        assertTrue(error.getMessage().contains("deeper than 64 levels"), error.getMessage());
+        assertThrows(RowEncoder.InvalidRecordException.class, () -> encoder.encodeTabSeparated(deep, "t", 0, 0));
+    }
+
+    @Test
     void streamingAndTreeEncodingAcceptRejectAndWriteAlike() throws Exception {
         RowEncoder everything = new RowEncoder(EVERYTHING, JSON);
         Random random = new Random(SEED);
