@@ -21,6 +21,7 @@ import java.util.Properties;
 import java.util.stream.Stream;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
+import static org.junit.jupiter.api.Assertions.assertFalse;
 import static org.junit.jupiter.api.Assertions.assertThrows;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
@@ -151,23 +152,36 @@ class ConfigFilesTest {
     }
 
     @Test
-    void clusterNodeTakesItsSeedNodesAndPortsFromSystemProperties() {
+    void clusterNodeBootstrapsFromTheContactPointsAndPortsInSystemProperties() {
         Config config = loadNode("cluster-node.conf", Map.of(
-                "moose-flows.node.seed-nodes.0", "akka://moose-flows@127.0.0.1:25520",
-                "moose-flows.node.seed-nodes.1", "akka://moose-flows@127.0.0.1:25521",
+                "moose-flows.node.contact-points.0.host", "127.0.0.1",
+                "moose-flows.node.contact-points.0.port", "21658",
+                "moose-flows.node.contact-points.1.host", "127.0.0.1",
+                "moose-flows.node.contact-points.1.port", "21659",
+                "moose-flows.node.required-contact-points", "2",
                 "moose-flows.node.remote-port", "25521"));
 
-        assertEquals(List.of("akka://moose-flows@127.0.0.1:25520", "akka://moose-flows@127.0.0.1:25521"),
-                config.getStringList("akka.cluster.seed-nodes"));
+        List<Integer> ports = config.getConfigList("akka.discovery.config.services.moose-flows.endpoints").stream()
+                .peek(endpoint -> assertEquals("127.0.0.1", endpoint.getString("host")))
+                .map(endpoint -> endpoint.getInt("port"))
+                .toList();
+        assertEquals(List.of(21658, 21659), ports);
+        assertEquals(2, config.getInt("akka.management.cluster.bootstrap.contact-point-discovery.required-contact-point-nr"));
+        assertTrue(config.getBoolean("moose-flows.node.bootstrap"));
+        assertEquals(List.of(), config.getStringList("akka.cluster.seed-nodes"));
         assertEquals(25521, config.getInt("akka.remote.artery.canonical.port"));
         assertEquals("slick.jdbc.PostgresProfile$", config.getString("akka-persistence-jdbc.shared-databases.moose.profile"));
     }
 
     @Test
-    void clusterNodeWithoutSeedPropertiesJoinsTheFirstNode() {
+    void clusterNodeWithoutPropertiesBootstrapsFromTheThreeDefaultAdminPortsAndHasNoSeedNodes() {
         Config config = loadNode("cluster-node.conf", Map.of());
 
-        assertEquals(List.of("akka://moose-flows@127.0.0.1:25520"), config.getStringList("akka.cluster.seed-nodes"));
+        assertEquals(List.of(8558, 8559, 8560), config.getConfigList("akka.discovery.config.services.moose-flows.endpoints")
+                .stream().map(endpoint -> endpoint.getInt("port")).toList());
+        assertEquals(List.of(), config.getStringList("akka.cluster.seed-nodes"));
+        // Three contact points on one host: filtering on the fallback port would leave one.
+        assertFalse(config.getBoolean("akka.management.cluster.bootstrap.contact-point.filter-on-fallback-port"));
     }
 
     /**

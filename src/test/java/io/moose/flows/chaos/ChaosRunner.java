@@ -251,7 +251,7 @@ public final class ChaosRunner {
         env.put("MOOSE_CLUSTER_INGEST_BASE", String.valueOf(settings.ingestBase()));
         env.put("MOOSE_CLUSTER_ADMIN_BASE", String.valueOf(settings.adminBase()));
         env.put("MOOSE_CLUSTER_REMOTE_BASE", String.valueOf(settings.remoteBase()));
-        env.put("MOOSE_CLUSTER_SEEDS", String.valueOf(Math.min(3, settings.nodes())));
+        env.put("MOOSE_CLUSTER_CONTACT_POINTS", String.valueOf(Math.min(3, settings.nodes())));
         // Several JVMs starting at once on a small machine take their time.
         env.putIfAbsent("MOOSE_CLUSTER_READY_TIMEOUT", "300");
         ops = new OpsScripts(settings.repo(), env, runDir.resolve("ops.log"));
