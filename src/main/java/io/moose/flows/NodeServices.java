@@ -3,6 +3,7 @@ package io.moose.flows;
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
 import com.typesafe.config.Config;
+import io.micrometer.core.instrument.Gauge;
 import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.moose.flows.clickhouse.ClickHouse;
@@ -26,7 +27,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * ClickHouse client, metrics, the data plane and the ingest API. Started once per node, closed by
  * coordinated shutdown after the entities have drained.
  */
-public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics, IngestServer ingest) {
+public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics, IngestServer ingest,
+                           CompletableFuture<Void> definitionInForce) {
 
     private static final Logger LOG = LoggerFactory.getLogger(NodeServices.class);
     private static final java.util.concurrent.Executor PROVISIONING = java.util.concurrent.Executors.newSingleThreadExecutor(r -> {
@@ -47,6 +49,8 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
 
         ClickHouse clickhouse = ClickHouse.connect(clickhouseSettings);
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        Gauge.builder("moose.node.ready", system, s -> ReadinessCheck.isReady(s) ? 1 : 0).strongReference(true)
+                .description("1 while GET /health/ready says this node can take ingest requests").register(metrics);
         AtomicReference<ProjectDefinition> current = new AtomicReference<>(definition);
         NodeContext context = new NodeContext(config, current, names, kafka, clickhouse, metrics,
                 new DataPlaneRunners(system, config, current, names, kafka, clickhouse, metrics));
@@ -63,7 +67,7 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
             clickhouse.close();
             return CompletableFuture.completedFuture(akka.Done.getInstance());
         });
-        return new NodeServices(context, metrics, ingest);
+        return new NodeServices(context, metrics, ingest, new CompletableFuture<>());
     }
 
     /** Provisions a definition off the caller's thread (the project actor must not block). */
@@ -79,6 +83,11 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
         }, PROVISIONING);
     }
 
+    /** Whether this node runs the definition the cluster has in force (asked of the project singleton at start). */
+    public boolean runsDefinitionInForce() {
+        return definitionInForce.isDone();
+    }
+
     /**
      * Switches this node to the definition the cluster runs: provisions it (a no-op when the project
      * actor already did), then the ingest API and the entity reminders use it.
@@ -86,6 +95,7 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
     public void useDefinition(String text, String source) {
         ProjectDefinition next = ProjectDefinitionLoader.parse(text, source);
         if (next.equals(context.currentDefinition())) {
+            definitionInForce.complete(null);
             return;
         }
         provisionAsync(next).whenComplete((report, error) -> {
@@ -95,6 +105,7 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
             }
             context.definition().set(next);
             ingest.setDefinition(next);
+            definitionInForce.complete(null);
             LOG.info("Now running the project definition from {}: {} model versions, {} flows",
                     source, next.allVersions().size(), next.flows().size());
         });

@@ -45,6 +45,8 @@ public final class IngestServer {
                         throw new IllegalStateException("cannot bind ingest to " + settings.iface() + ":" + settings.port()
                                 + " (moose-flows.ingest.interface / port)", failure);
                     }
+                    // Producers set up before the node reports ready, not by its first requests.
+                    writer.warmUp(definition.allVersions().stream().map(v -> names.ingestionTopic(v.ref())).toList());
                     return new IngestServer(current, binding, writer, settings.produceTimeout());
                 });
     }
@@ -55,6 +57,11 @@ public final class IngestServer {
 
     public int port() {
         return binding.localAddress().getPort();
+    }
+
+    /** Whether a request is written without first setting up producers: every producer is initialised. */
+    public boolean ready() {
+        return writer.warm();
     }
 
     public ProjectDefinition definition() {

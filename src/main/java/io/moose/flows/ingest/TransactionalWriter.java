@@ -28,6 +28,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -41,6 +42,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * A request not committed within the produce timeout is never committed later: the caller has
  * already answered 503, so a transaction holding it is aborted and the others in it are retried.
  * The producers block, so they run on threads of their own, one per producer.
+ *
+ * <p>Each producer is created and its transactions initialised by {@link #warmUp}, before the node
+ * reports ready, so the first request does not pay for finding the transaction coordinator and the
+ * topic's leaders; a producer not warmed up yet (or discarded after a failure) is set up on first use.
  */
 final class TransactionalWriter implements AutoCloseable {
 
@@ -61,6 +66,9 @@ final class TransactionalWriter implements AutoCloseable {
     private final ScheduledExecutorService timer;
     private final int maxRecordBytes;
     private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
+    /** Producers whose transactions have been initialised at least once. */
+    private final AtomicInteger initialised = new AtomicInteger();
+    private final CompletableFuture<Void> warm = new CompletableFuture<>();
 
     /** One request's records and how its caller is answered. */
     private record Pending(String topic, List<byte[]> values, AtomicReference<State> state, CompletableFuture<Void> result) {
@@ -140,6 +148,53 @@ final class TransactionalWriter implements AutoCloseable {
         return result;
     }
 
+    /**
+     * Creates every producer, initialises its transactions and fetches the metadata of {@code topics},
+     * each on a producer thread; retries a failed producer every second until it succeeds or the
+     * writer closes. The result completes once every producer has been initialised.
+     */
+    CompletionStage<Void> warmUp(List<String> topics) {
+        for (int i = 0; i < settings.producers(); i++) {
+            warmOne(topics);
+        }
+        return warm;
+    }
+
+    /** Warms the idle producer a worker finds next; again (later after a failure) while some are cold. */
+    private void warmOne(List<String> topics) {
+        if (warm.isDone() || workers.isShutdown()) {
+            return;
+        }
+        try {
+            workers.execute(() -> {
+                Slot slot = idle.remove();
+                boolean wasWarm = slot.everInitialised;
+                boolean ok;
+                try {
+                    ok = slot.warmUp(topics);
+                } finally {
+                    idle.add(slot);
+                }
+                if (!warm.isDone() && (!ok || wasWarm)) {
+                    // Failed: again in a second. Or this slot was warm already because a request had
+                    // the cold one meanwhile: look again shortly.
+                    try {
+                        timer.schedule(() -> warmOne(topics), ok ? 20 : 1000, TimeUnit.MILLISECONDS);
+                    } catch (RejectedExecutionException closed) {
+                        // the writer is closing
+                    }
+                }
+            });
+        } catch (RejectedExecutionException closed) {
+            // the writer is closing
+        }
+    }
+
+    /** Whether every producer has been set up (see {@link #warmUp}). */
+    boolean warm() {
+        return warm.isDone();
+    }
+
     /** The waiting requests the next transaction takes: at least one, whole requests only. */
     private List<Pending> nextGroup() {
         List<Pending> group = new ArrayList<>();
@@ -172,6 +227,7 @@ final class TransactionalWriter implements AutoCloseable {
     private final class Slot {
         private final Map<String, Object> config;
         private KafkaProducer<byte[], byte[]> producer;
+        private boolean everInitialised;
 
         Slot(Map<String, Object> config) {
             this.config = config;
@@ -180,11 +236,7 @@ final class TransactionalWriter implements AutoCloseable {
         void write(List<Pending> group) {
             boolean inTransaction = false;
             try {
-                if (producer == null) {
-                    producer = new KafkaProducer<>(config);
-                    // Fences an earlier producer with this id and aborts what it left open.
-                    producer.initTransactions();
-                }
+                ensureProducer();
                 producer.beginTransaction();
                 inTransaction = true;
                 List<Future<RecordMetadata>> sent = new ArrayList<>();
@@ -212,6 +264,7 @@ final class TransactionalWriter implements AutoCloseable {
                     return;
                 }
                 producer.commitTransaction();
+                markWarm();
                 for (Pending request : claimed) {
                     request.state().set(State.DONE);
                     request.result().complete(null);
@@ -221,6 +274,38 @@ final class TransactionalWriter implements AutoCloseable {
                 fail(e, inTransaction, group);
             } catch (ExecutionException | KafkaException e) {
                 fail(e, inTransaction, group);
+            }
+        }
+
+        private void ensureProducer() {
+            if (producer == null) {
+                producer = new KafkaProducer<>(config);
+                // Fences an earlier producer with this id and aborts what it left open.
+                producer.initTransactions();
+            }
+        }
+
+        /** This producer has taken part in a transaction or warmed up: counts towards {@link #warm()}. */
+        private void markWarm() {
+            if (!everInitialised) {
+                everInitialised = true;
+                if (initialised.incrementAndGet() == settings.producers()) {
+                    warm.complete(null);
+                }
+            }
+        }
+
+        /** Sets the producer up and learns where {@code topics} live; false (and logged) when Kafka did not answer. */
+        boolean warmUp(List<String> topics) {
+            try {
+                ensureProducer();
+                topics.forEach(producer::partitionsFor);
+                markWarm();
+                return true;
+            } catch (KafkaException e) {
+                log.warn("ingest producer not ready yet, retrying: {}", e.toString());
+                discard();
+                return false;
             }
         }
 

@@ -36,7 +36,7 @@ import java.util.concurrent.TimeUnit;
  */
 public final class TestNode implements AutoCloseable {
 
-    private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
+    private static final Duration START_TIMEOUT = Duration.ofSeconds(180); // provisioning on a busy host
     private static final Duration ASK_TIMEOUT = Duration.ofSeconds(10);
 
     public final String namespace;
@@ -77,6 +77,7 @@ public final class TestNode implements AutoCloseable {
                 "akka.coordinated-shutdown.exit-jvm = off",
                 "akka.cluster.jmx.multi-mbeans-in-same-jvm = on")));
         Config config = NodeConfig.load(overrides);
+        adminPort = config.getInt("moose-flows.admin.port"); // extraConfig may choose it
         ProjectDefinition definition = ProjectDefinitionLoader.parse(definitionText, "test definition");
         ActorSystem<Node.Command> system = Node.start(config, definition, definitionText, "test definition");
         NodeServices services = NodeExtension.get(system).services().toCompletableFuture()
