@@ -12,6 +12,7 @@ import com.typesafe.config.ConfigList;
 import com.typesafe.config.ConfigObject;
 import com.typesafe.config.ConfigParseOptions;
 import com.typesafe.config.ConfigRenderOptions;
+import com.typesafe.config.ConfigResolveOptions;
 import com.typesafe.config.ConfigSyntax;
 import com.typesafe.config.ConfigValue;
 import com.typesafe.config.ConfigValueType;
@@ -27,10 +28,12 @@ import java.util.regex.Pattern;
 
 /**
  * HOCON text from a request (e.g. the body of {@code POST /project/plan}) read as data, never as a
- * program: no {@code include} of any kind (so no file, URL or classpath access) and no
- * {@code ${...}} substitution (so nothing of the node's environment or system properties gets in).
- * The text is parsed without ever being resolved; a text that uses either construct is refused with
- * a message naming the construct as the sender wrote it, never a resolved value.
+ * program: no {@code include} of any kind (so no file, URL or classpath access), and a
+ * {@code ${...}} substitution only where it refers to a value of the text itself ({@code flows +=
+ * [...]}, or {@code a = ${b}} with {@code b} defined in the text). It is resolved against the text
+ * alone, never the node's environment or system properties; one that refers to nothing in the text
+ * (e.g. {@code ${HOME}}, {@code ${?PATH}}) is refused with a message naming it as the sender wrote it,
+ * never a resolved value.
  *
  * <p>The definition file an operator gives a node is read by {@link ProjectDefinitionLoader#load}
  * and may keep using both.
@@ -38,7 +41,7 @@ import java.util.regex.Pattern;
 public final class DataOnlyHocon {
 
     private static final String NOT_ALLOWED = " is not allowed in a definition sent over HTTP";
-    private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{\\??[^}]*}");
+    private static final Pattern SUBSTITUTION = Pattern.compile("\\$\\{\\??([^}]*)}");
     private static final ConfigRenderOptions AS_WRITTEN = ConfigRenderOptions.defaults()
             .setOriginComments(false).setComments(false).setJson(false).setFormatted(false);
 
@@ -63,29 +66,39 @@ public final class DataOnlyHocon {
         } catch (ConfigException e) {
             throw new Refused("the body is not valid HOCON: " + e.getMessage());
         }
-        Set<String> substitutions = new LinkedHashSet<>();
-        collectUnresolved(config.root(), substitutions);
-        if (!substitutions.isEmpty()) {
-            throw new Refused(String.join("; ", substitutions) + "; write the values themselves");
+        if (config.isResolved()) {
+            return config;
         }
-        if (!config.isResolved()) {
-            // Belt and braces: nothing above found, yet something still needs resolving.
-            throw new Refused("substitutions (${...})" + NOT_ALLOWED + "; write the values themselves");
+        // Resolved against the text alone: nothing of the environment or system properties can get in.
+        Config own = config.resolve(ConfigResolveOptions.noSystem().setAllowUnresolved(true));
+        Set<String> outside = new LinkedHashSet<>();
+        collectUnresolved(config.root(), own, outside);
+        if (!outside.isEmpty()) {
+            throw new Refused(String.join("; ", outside) + "; write the values themselves");
         }
-        return config;
+        try {
+            return config.resolve(ConfigResolveOptions.noSystem());
+        } catch (ConfigException e) {
+            // Belt and braces: nothing above found, yet something does not resolve within the text.
+            throw new Refused("substitutions (${...}) that refer to nothing in the definition" + NOT_ALLOWED
+                    + "; write the values themselves");
+        }
     }
 
-    /** Every unresolved value below {@code value}, described as "substitution ${X} at line N ...". */
-    private static void collectUnresolved(ConfigValue value, Set<String> found) {
+    /**
+     * Every substitution below {@code value} that refers to nothing in the text itself (no value at its
+     * path once the text is resolved against itself), described as "substitution ${X} at line N ...".
+     */
+    private static void collectUnresolved(ConfigValue value, Config own, Set<String> found) {
         try {
             ConfigValueType type = value.valueType();
             if (type == ConfigValueType.OBJECT) {
                 for (ConfigValue child : ((ConfigObject) value).values()) {
-                    collectUnresolved(child, found);
+                    collectUnresolved(child, own, found);
                 }
             } else if (type == ConfigValueType.LIST) {
                 for (ConfigValue child : (ConfigList) value) {
-                    collectUnresolved(child, found);
+                    collectUnresolved(child, own, found);
                 }
             }
         } catch (ConfigException.NotResolved e) {
@@ -98,11 +111,27 @@ public final class DataOnlyHocon {
             }
             Matcher m = SUBSTITUTION.matcher(written);
             List<String> names = new ArrayList<>();
+            boolean any = false;
             while (m.find()) {
-                names.add(m.group());
+                any = true;
+                if (!definedIn(own, m.group(1).trim())) {
+                    names.add(m.group());
+                }
+            }
+            if (any && names.isEmpty()) {
+                return;
             }
             String what = names.isEmpty() ? "a substitution (${...})" : "substitution " + String.join(", ", names);
             found.add(what + (line > 0 ? " at line " + line : "") + NOT_ALLOWED);
+        }
+    }
+
+    /** Whether the text, resolved against itself, has a value at {@code path}. */
+    private static boolean definedIn(Config own, String path) {
+        try {
+            return own.hasPath(path);
+        } catch (ConfigException e) {
+            return false;
         }
     }
 

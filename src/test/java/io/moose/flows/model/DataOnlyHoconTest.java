@@ -39,14 +39,23 @@ class DataOnlyHoconTest {
     }
 
     @Test
-    void optionalAndConcatenatedAndSelfReferencingSubstitutionsAreRefusedToo() {
+    void optionalAndConcatenatedSubstitutionsOfTheEnvironmentAreRefusedToo() {
         String path = System.getenv("PATH");
-        for (String text : new String[]{"x = ${?PATH}", "x = \"prefix-\"${?PATH}", "a = 1\nx = ${a}", "x = [1, ${?PATH}]",
-                "x = { a = 1 }\nx = ${?JAVA_HOME}", "x = ${?user.home}"}) {
+        for (String text : new String[]{"x = ${?PATH}", "x = \"prefix-\"${?PATH}", "x = [1, ${?PATH}]",
+                "x = { a = 1 }\nx = ${?JAVA_HOME}", "x = ${?user.home}", "PATH = ${?PATH}", "a = 1\nx = ${a}${?HOME}"}) {
             DataOnlyHocon.Refused refused = assertThrows(DataOnlyHocon.Refused.class, () -> DataOnlyHocon.parse(text), text);
             assertTrue(refused.getMessage().contains("substitution ${"), refused.getMessage());
             assertTrue(path == null || !refused.getMessage().contains(path), refused.getMessage());
         }
+    }
+
+    @Test
+    void substitutionsOfTheTextsOwnValuesResolveAgainstTheTextAlone() {
+        Config config = DataOnlyHocon.parse("a = 1\nx = ${a}\nflows = [\"f1\"]\nflows += \"f2\"\nHOME = \"mine\"\nh = ${HOME}");
+        assertEquals(1, config.getInt("x"));
+        assertEquals(java.util.List.of("f1", "f2"), config.getStringList("flows"));
+        assertEquals("mine", config.getString("h"), "the text's own HOME, not the environment's");
+        assertEquals(java.util.List.of("f3"), DataOnlyHocon.parse("flows += \"f3\"").getStringList("flows"));
     }
 
     @Test
