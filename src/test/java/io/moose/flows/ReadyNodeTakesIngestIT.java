@@ -90,7 +90,11 @@ class ReadyNodeTakesIngestIT {
             assertEquals(200, reply.statusCode(), reply.body());
             assertTrue(took.compareTo(FIRST_REQUEST_BUDGET) < 0, "first request after ready took " + took.toMillis() + " ms");
         } finally {
-            burners.forEach(Process::destroyForcibly);
+            // The spinning sh first: killing timeout(1) with SIGKILL would leave its child running.
+            burners.forEach(burner -> {
+                burner.descendants().forEach(ProcessHandle::destroyForcibly);
+                burner.destroyForcibly();
+            });
             if (node != null) {
                 TestNode started = node.handle((n, e) -> n).get(READY_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
                 if (started != null) {
