@@ -7,7 +7,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.testing.Infra;
 import io.moose.flows.testing.TableCounts;
-import io.moose.flows.testing.TcpForwarder;
+import io.moose.flows.testing.TcpProxy;
 import java.io.IOException;
 import java.net.ServerSocket;
 import java.net.URI;
@@ -69,8 +69,8 @@ class ReadmeNodeSectionIT {
             script.append(command.startsWith("java ") ? "exec " : "").append(command).append('\n');
         }
         Process node = null;
-        try (TcpForwarder clickhouseDoor = new TcpForwarder(clickhouse.getHost(), clickhouse.getPort());
-             TcpForwarder kafkaDoor = new TcpForwarder(kafka[0], Integer.parseInt(kafka[1]))) {
+        try (TcpProxy clickhouseDoor = TcpProxy.forwarding(clickhouse.getHost(), clickhouse.getPort());
+             TcpProxy kafkaDoor = TcpProxy.forwarding(kafka[0], Integer.parseInt(kafka[1]))) {
             ProcessBuilder bash = new ProcessBuilder("bash", "-c", script.toString())
                     .directory(repo.toFile())
                     .redirectErrorStream(true)

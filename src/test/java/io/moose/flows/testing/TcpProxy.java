@@ -11,10 +11,11 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 
 /**
- * A TCP proxy in front of a real service that a test can stall: while stalled it accepts
- * connections and forwards nothing (a hung database: clients wait until their own timeouts), and
- * cuts every connection it was forwarding; {@link #forward()} lets new connections through again.
- * The real service other tests share is never touched.
+ * A TCP proxy in front of a real service, on a free local port. It counts the connections it
+ * accepts (so a test learns whether the code under test really connected through it), and a test
+ * can stall it: while stalled it accepts connections and forwards nothing (a hung database: clients
+ * wait until their own timeouts), and cuts every connection it was forwarding; {@link #forward()}
+ * lets new connections through again. The real service other tests share is never touched.
  */
 public final class TcpProxy implements AutoCloseable {
 
@@ -23,6 +24,7 @@ public final class TcpProxy implements AutoCloseable {
     private final ServerSocket server;
     private final Set<Socket> open = ConcurrentHashMap.newKeySet();
     private volatile boolean stalled;
+    private final java.util.concurrent.atomic.AtomicInteger connections = new java.util.concurrent.atomic.AtomicInteger();
 
     private TcpProxy(String targetHost, int targetPort, boolean stalled) throws IOException {
         this.targetHost = targetHost;
@@ -49,6 +51,11 @@ public final class TcpProxy implements AutoCloseable {
         return server.getLocalPort();
     }
 
+    /** Connections accepted so far: whether the code under test really connected through the proxy. */
+    public int connections() {
+        return connections.get();
+    }
+
     /** From now on connections hang; the ones open now are cut. */
     public void stall() {
         stalled = true;
@@ -72,6 +79,7 @@ public final class TcpProxy implements AutoCloseable {
         while (!server.isClosed()) {
             try {
                 Socket client = server.accept();
+                connections.incrementAndGet();
                 open.add(client);
                 if (!stalled) {
                     Socket upstream = new Socket(targetHost, targetPort);
