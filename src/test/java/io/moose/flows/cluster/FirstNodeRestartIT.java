@@ -1,22 +1,15 @@
 package io.moose.flows.cluster;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moose.flows.testing.ClusterProcesses;
 import io.moose.flows.testing.TestNode;
 import org.junit.jupiter.api.Test;
 
 import java.io.IOException;
-import java.net.URI;
-import java.net.http.HttpClient;
-import java.net.http.HttpRequest;
-import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
-import java.util.TreeSet;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
@@ -41,9 +34,7 @@ class FirstNodeRestartIT {
     /** How long the three nodes may take to agree on their members after node 1 is ready again. */
     private static final Duration CONVERGENCE = Duration.ofSeconds(90);
     private static final String NEW_CLUSTER = "forming new cluster";
-    private static final ObjectMapper JSON = new ObjectMapper();
 
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(3)).build();
 
     @Test
     void restartingTheFirstNodeUnderCpuStarvationAlwaysRejoinsTheOneCluster() throws Exception {
@@ -51,7 +42,7 @@ class FirstNodeRestartIT {
             // Three JVMs starting at once on a busy two-core machine took longer than ops/cluster's 120 s.
             cluster.readyTimeout(Duration.ofMinutes(5));
             cluster.up(NODES);
-            Set<String> initial = awaitOneCluster(cluster);
+            Set<String> initial = cluster.awaitOneCluster(NODES, CONVERGENCE);
             System.out.printf("first-node restart: cluster formed with %s%n", initial);
             for (int round = 1; round <= RESTARTS; round++) {
                 List<Process> burners = startBurners();
@@ -65,7 +56,7 @@ class FirstNodeRestartIT {
                         cluster.stop(1);
                     }
                     cluster.start(1);
-                    Set<String> members = awaitOneCluster(cluster);
+                    Set<String> members = cluster.awaitOneCluster(NODES, CONVERGENCE);
                     System.out.printf("first-node restart %d/%d (%s, %d burners): one cluster of %d Up members after %d ms%n",
                             round, RESTARTS, round % 2 == 1 ? "SIGKILL" : "graceful", burners.size(), members.size(),
                             (System.nanoTime() - started) / 1_000_000);
@@ -78,52 +69,6 @@ class FirstNodeRestartIT {
                 formations += Files.readAllLines(cluster.logOf(node)).stream().filter(line -> line.contains(NEW_CLUSTER)).count();
             }
             assertEquals(1, formations, "nodes that formed a new cluster over the whole run (only the first up may)");
-        }
-    }
-
-    /**
-     * Waits until every node answers with the same members, all Up and none unreachable, and returns
-     * them ("address uid"); fails when that does not happen within {@link #CONVERGENCE}.
-     */
-    private Set<String> awaitOneCluster(ClusterProcesses cluster) throws InterruptedException {
-        long deadline = System.nanoTime() + CONVERGENCE.toNanos();
-        List<String> last = List.of();
-        while (System.nanoTime() < deadline) {
-            List<Set<String>> views = new ArrayList<>();
-            List<String> described = new ArrayList<>();
-            for (int node = 1; node <= NODES; node++) {
-                JsonNode answer = members(cluster, node);
-                Set<String> up = new TreeSet<>();
-                boolean clean = answer != null && answer.path("unreachable").isEmpty();
-                if (answer != null) {
-                    for (JsonNode member : answer.path("members")) {
-                        clean &= member.path("status").asText().equals("Up");
-                        up.add(member.path("node").asText() + " " + member.path("nodeUid").asText());
-                    }
-                }
-                described.add("node " + node + ": " + (answer == null ? "no answer" : answer.toString()));
-                views.add(clean ? up : null);
-            }
-            last = described;
-            if (views.stream().allMatch(v -> v != null && v.size() == NODES && v.equals(views.get(0)))) {
-                return views.get(0);
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("the nodes did not agree on " + NODES + " Up members within " + CONVERGENCE + ":\n"
-                + String.join("\n", last));
-    }
-
-    private JsonNode members(ClusterProcesses cluster, int node) {
-        try {
-            HttpResponse<String> response = http.send(HttpRequest.newBuilder(URI.create(cluster.adminUrl(node) + "/cluster/members"))
-                    .timeout(Duration.ofSeconds(10)).GET().build(), HttpResponse.BodyHandlers.ofString());
-            return response.statusCode() == 200 ? JSON.readTree(response.body()) : null;
-        } catch (IOException e) {
-            return null;
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException(e);
         }
     }
 

@@ -88,7 +88,7 @@ class SigkillFailoverIT {
 
     private void cpuStarvationDownsNoNode(ClusterProcesses cluster) throws Exception {
         awaitAllRunning(cluster);
-        Set<String> before = awaitMembers(cluster);
+        Set<String> before = cluster.awaitOneCluster(NODES, SETTLE);
         long decisionsBefore = sbrDecisions(cluster);
         List<Process> burners = new ArrayList<>();
         int sawUnreachable = 0;
@@ -110,7 +110,7 @@ class SigkillFailoverIT {
         } finally {
             burners.forEach(Process::destroy);
         }
-        Set<String> after = awaitMembers(cluster);
+        Set<String> after = cluster.awaitOneCluster(NODES, SETTLE);
         System.out.printf("CPU starvation: %d burners for %d s, unreachable seen in %d member polls, SBR decisions %d%n",
                 BURNERS, STARVATION.toSeconds(), sawUnreachable, sbrDecisions(cluster) - decisionsBefore);
         assertEquals(before, after, "the members (address and incarnation) after starvation");
@@ -180,35 +180,6 @@ class SigkillFailoverIT {
         Map<Integer, Integer> count = new HashMap<>();
         placement.values().forEach(node -> count.merge(node, 1, Integer::sum));
         return count.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
-    }
-
-    /** The members ("address uid") once every node reports the same three, all Up, none unreachable. */
-    private Set<String> awaitMembers(ClusterProcesses cluster) throws InterruptedException {
-        long deadline = System.nanoTime() + SETTLE.toNanos();
-        List<String> last = List.of();
-        while (System.nanoTime() < deadline) {
-            List<Set<String>> views = new ArrayList<>();
-            List<String> described = new ArrayList<>();
-            for (int node = 1; node <= NODES; node++) {
-                JsonNode answer = get(cluster, node, "/cluster/members");
-                described.add("node " + node + ": " + answer);
-                Set<String> up = new TreeSet<>();
-                boolean clean = answer != null && answer.path("unreachable").isEmpty();
-                if (answer != null) {
-                    for (JsonNode member : answer.path("members")) {
-                        clean &= member.path("status").asText().equals("Up");
-                        up.add(member.path("node").asText() + " " + member.path("nodeUid").asText());
-                    }
-                }
-                views.add(clean ? up : null);
-            }
-            last = described;
-            if (views.stream().allMatch(v -> v != null && v.size() == NODES && v.equals(views.get(0)))) {
-                return views.get(0);
-            }
-            Thread.sleep(500);
-        }
-        throw new AssertionError("the nodes did not agree on " + NODES + " Up members:\n" + String.join("\n", last));
     }
 
     private static long sbrDecisions(ClusterProcesses cluster) throws IOException {

@@ -112,6 +112,58 @@ public final class ClusterProcesses implements AutoCloseable {
         return Integer.parseInt(akkaAddress.substring(colon + 1)) - remoteBase + 1;
     }
 
+    /**
+     * Waits until nodes 1..{@code nodes} all answer {@code GET /cluster/members} with the same members,
+     * {@code nodes} of them, all Up and none unreachable, and returns them ("address uid"); fails with
+     * every node's last answer when that does not happen within {@code timeout}.
+     */
+    public java.util.Set<String> awaitOneCluster(int nodes, java.time.Duration timeout) throws InterruptedException {
+        long deadline = System.nanoTime() + timeout.toNanos();
+        List<String> last = List.of();
+        while (System.nanoTime() < deadline) {
+            List<java.util.Set<String>> views = new ArrayList<>();
+            List<String> described = new ArrayList<>();
+            for (int node = 1; node <= nodes; node++) {
+                com.fasterxml.jackson.databind.JsonNode answer = members(node);
+                java.util.Set<String> up = new java.util.TreeSet<>();
+                boolean clean = answer != null && answer.path("unreachable").isEmpty();
+                if (answer != null) {
+                    for (com.fasterxml.jackson.databind.JsonNode member : answer.path("members")) {
+                        clean &= member.path("status").asText().equals("Up");
+                        up.add(member.path("node").asText() + " " + member.path("nodeUid").asText());
+                    }
+                }
+                described.add("node " + node + ": " + (answer == null ? "no answer" : answer.toString()));
+                views.add(clean ? up : null);
+            }
+            last = described;
+            if (views.stream().allMatch(v -> v != null && v.size() == nodes && v.equals(views.get(0)))) {
+                return views.get(0);
+            }
+            Thread.sleep(500);
+        }
+        throw new AssertionError("the nodes did not agree on " + nodes + " Up members within " + timeout + ":\n"
+                + String.join("\n", last));
+    }
+
+    /** Node {@code node}'s answer to GET /cluster/members, or null when it does not answer 200. */
+    private com.fasterxml.jackson.databind.JsonNode members(int node) {
+        try {
+            java.net.http.HttpResponse<String> response = MEMBERS_CLIENT.send(java.net.http.HttpRequest.newBuilder(
+                            java.net.URI.create(adminUrl(node) + "/cluster/members")).timeout(java.time.Duration.ofSeconds(10)).GET().build(),
+                    java.net.http.HttpResponse.BodyHandlers.ofString());
+            return response.statusCode() == 200 ? new com.fasterxml.jackson.databind.ObjectMapper().readTree(response.body()) : null;
+        } catch (IOException e) {
+            return null;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException(e);
+        }
+    }
+
+    private static final java.net.http.HttpClient MEMBERS_CLIENT = java.net.http.HttpClient.newBuilder()
+            .connectTimeout(java.time.Duration.ofSeconds(3)).build();
+
     public Path logOf(int node) {
         return state.resolve("node-" + node).resolve("node.log");
     }
