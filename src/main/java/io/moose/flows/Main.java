@@ -1,5 +1,8 @@
 package io.moose.flows;
 
+import io.moose.flows.node.Node;
+import io.moose.flows.node.NodeConfig;
+
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import io.moose.flows.admin.AdminCli;

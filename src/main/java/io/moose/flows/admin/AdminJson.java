@@ -6,7 +6,7 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
-import io.moose.flows.EntityStatus;
+import io.moose.flows.node.EntityStatus;
 import io.moose.flows.flow.HopView;
 import io.moose.flows.migration.MigrationActor;
 import io.moose.flows.model.Column;

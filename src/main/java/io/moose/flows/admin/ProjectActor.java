@@ -14,7 +14,7 @@ import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import io.moose.flows.CborSerializable;
-import io.moose.flows.NodeServices;
+import io.moose.flows.node.NodeServices;
 import io.moose.flows.model.DataOnlyHocon;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.ProjectDefinition;

@@ -15,9 +15,9 @@ import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.moose.flows.CborSerializable;
-import io.moose.flows.EntityStatus;
-import io.moose.flows.PauseState;
-import io.moose.flows.NodeContext;
+import io.moose.flows.node.EntityStatus;
+import io.moose.flows.node.PauseState;
+import io.moose.flows.node.NodeContext;
 import io.moose.flows.migration.MigrationActor;
 import io.moose.flows.model.FlowDefinition;
 

@@ -4,7 +4,7 @@ import akka.Done;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.CborSerializable;
-import io.moose.flows.NodeContext;
+import io.moose.flows.node.NodeContext;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.RowDecoder;
 import io.moose.flows.clickhouse.TableSchema;

@@ -14,7 +14,7 @@ import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.moose.flows.CborSerializable;
-import io.moose.flows.NodeContext;
+import io.moose.flows.node.NodeContext;
 import io.moose.flows.migration.InitialLoad.Chunk;
 import io.moose.flows.migration.InitialLoad.Cursor;
 import io.moose.flows.migration.InitialLoad.Cut;

@@ -7,7 +7,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.moose.flows.NodeConfig;
+import io.moose.flows.node.NodeConfig;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.kafka.TopicProvisioner;
 import io.moose.flows.model.ProjectDefinition;

@@ -5,7 +5,7 @@ import akka.actor.typed.javadsl.Behaviors;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
-import io.moose.flows.NodeConfig;
+import io.moose.flows.node.NodeConfig;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.ClickHouseSettings;
 import io.moose.flows.clickhouse.TableSchema;

@@ -18,7 +18,7 @@ public final class TableCounts {
 
     /** A client of the harness's ClickHouse for one database, with the node's default settings. */
     public static ClickHouse connect(String database) {
-        return ClickHouse.connect(io.moose.flows.clickhouse.ClickHouseSettings.from(io.moose.flows.NodeConfig.load())
+        return ClickHouse.connect(io.moose.flows.clickhouse.ClickHouseSettings.from(io.moose.flows.node.NodeConfig.load())
                 .withUrl(Infra.get().clickhouseUrl()).withDatabase(database));
     }
 

@@ -1,4 +1,4 @@
-package io.moose.flows;
+package io.moose.flows.node;
 
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.ClickHouseSettings;

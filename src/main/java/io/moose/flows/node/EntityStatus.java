@@ -1,4 +1,6 @@
-package io.moose.flows;
+package io.moose.flows.node;
+
+import io.moose.flows.CborSerializable;
 
 import io.moose.flows.flow.HopView;
 

@@ -1,4 +1,4 @@
-package io.moose.flows;
+package io.moose.flows.node;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;

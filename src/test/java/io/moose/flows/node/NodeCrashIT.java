@@ -1,4 +1,4 @@
-package io.moose.flows;
+package io.moose.flows.node;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moose.flows.clickhouse.ClickHouse;

@@ -1,4 +1,6 @@
-package io.moose.flows;
+package io.moose.flows.node;
+
+import io.moose.flows.CborSerializable;
 
 /**
  * The persisted state of an entity an operator can pause (a flow or a table sync): paused or not.

@@ -1,4 +1,4 @@
-package io.moose.flows;
+package io.moose.flows.node;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;

@@ -1,4 +1,4 @@
-package io.moose.flows;
+package io.moose.flows.node;
 
 import akka.actor.CoordinatedShutdown;
 import akka.actor.typed.ActorSystem;
