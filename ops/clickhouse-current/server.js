@@ -126,7 +126,7 @@ async function handle(req, res, body) {
     });
   } catch (e) {
     const code = Number(e.clickhouseCode) || 0;
-    log(req, STATUS.get(code) || 500, started, sql);
+    log(req, STATUS.get(code) || 500, started, database, settings, sql);
     return fail(res, STATUS.get(code) || 500, code, String(e.message || e), queryId);
   }
   const out = Buffer.from(result.bytes());
@@ -143,13 +143,15 @@ async function handle(req, res, body) {
     }),
   });
   res.end(out);
-  log(req, 200, started, sql);
+  log(req, 200, started, database, settings, sql);
 }
 
-function log(req, status, started, sql) {
+// One line per query: method, status, time, database, the settings it came with, its start.
+function log(req, status, started, database, settings, sql) {
   const ms = Number(process.hrtime.bigint() - started) / 1e6;
   const head = sql.length > 160 ? sql.slice(0, 160) + '...' : sql;
-  console.log(`${new Date().toISOString()} ${req.method} ${status} ${ms.toFixed(1)}ms ${JSON.stringify(head)}`);
+  const with_ = [...settings].map(([name, value]) => `${name}=${value}`).join('&');
+  console.log(`${new Date().toISOString()} ${req.method} ${status} ${ms.toFixed(1)}ms ${database} [${with_}] ${JSON.stringify(head)}`);
 }
 
 async function main() {

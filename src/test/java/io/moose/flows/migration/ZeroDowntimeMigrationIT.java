@@ -1,6 +1,7 @@
 package io.moose.flows.migration;
 
 import io.moose.flows.admin.ProjectActor;
+import io.moose.flows.testing.Infra;
 import io.moose.flows.testing.IngestClient;
 import io.moose.flows.testing.TableCounts;
 import io.moose.flows.testing.TestNode;
@@ -94,8 +95,12 @@ class ZeroDowntimeMigrationIT {
             assertEquals(ua.rowsToLoad(), ua.rowsLoaded());
             System.out.printf("migration loaded %d rows at %.0f rows/s; max table-sync freshness %d ms over %d probes%n",
                     ua.rowsLoaded(), ua.rowsPerSecond(), probe.maxDelayMillis.get(), probes);
-            assertTrue(probe.maxDelayMillis.get() <= FRESHNESS_BOUND.toMillis(),
-                    "UserActivity_0_0 fell behind by " + probe.maxDelayMillis.get() + " ms while the migration loaded");
+            // A bound on concurrency: ClickHouse serving the load's long read beside the sinks' INSERTs. The
+            // chDB stand-in of the ClickHouse lane runs one statement at a time, so there it is only reported.
+            if (Infra.get().clickhouseRunsStatementsConcurrently()) {
+                assertTrue(probe.maxDelayMillis.get() <= FRESHNESS_BOUND.toMillis(),
+                        "UserActivity_0_0 fell behind by " + probe.maxDelayMillis.get() + " ms while the migration loaded");
+            }
         }
     }
 

@@ -23,6 +23,12 @@ import java.util.regex.Pattern;
  * <p>Tests share the services, so each isolates itself: a fresh ClickHouse database and a fresh
  * topic prefix from {@link #uniqueName(String)}. {@code MOOSE_INFRA_HOME} selects the instance,
  * as it does for {@code ops/infra}.
+ *
+ * <p>{@code MOOSE_TEST_CLICKHOUSE=current} (set by {@code ops/test --clickhouse current}) puts the
+ * ClickHouse of the tests on current ClickHouse's engine: {@code ops/infra up --with
+ * clickhouse-current} (ops/clickhouse-current/README.md) and {@link #clickhouseUrl()} is its
+ * {@code CLICKHOUSE_CURRENT_URL}. With the services from the environment, {@code CLICKHOUSE_URL} is
+ * used as given.
  */
 public final class Infra {
 
@@ -35,6 +41,9 @@ public final class Infra {
   private static final Pattern NAME_PREFIX = Pattern.compile("[A-Za-z][A-Za-z0-9_]*");
   private static final char[] NAME_CHARS = "abcdefghijklmnopqrstuvwxyz0123456789".toCharArray();
   private static final SecureRandom RANDOM = new SecureRandom();
+
+  /** The ClickHouse lane: {@code current} for the chDB stand-in, anything else for Debian's ClickHouse. */
+  private static final boolean CURRENT_CLICKHOUSE = "current".equals(System.getenv("MOOSE_TEST_CLICKHOUSE"));
 
   /** ops/infra's default, for services given by the environment without their native port. */
   private static final String DEFAULT_CLICKHOUSE_TCP_PORT = "19000";
@@ -69,8 +78,12 @@ public final class Infra {
       settings.put("CLICKHOUSE_TCP_PORT", System.getenv().getOrDefault("CLICKHOUSE_TCP_PORT", DEFAULT_CLICKHOUSE_TCP_PORT));
       return new Infra(root, false, settings);
     }
-    System.out.print(runScript(root, "up"));
-    return new Infra(root, true, parseEnv(runScript(root, "env")));
+    System.out.print(CURRENT_CLICKHOUSE ? runScript(root, "up", "--with", "clickhouse-current") : runScript(root, "up"));
+    Map<String, String> settings = parseEnv(runScript(root, "env"));
+    if (CURRENT_CLICKHOUSE) {
+      settings.put("CLICKHOUSE_URL", settings.get("CLICKHOUSE_CURRENT_URL"));
+    }
+    return new Infra(root, true, settings);
   }
 
   /** The repository checkout the tests run in (where ops/ and conf/ are). */
@@ -112,6 +125,15 @@ public final class Infra {
   /** Starts one service again and returns once it answers. */
   public void start(String service) {
     runScript(repoRoot, "start", checkedService(service));
+  }
+
+  /**
+   * False on the chDB stand-in of {@code ops/test --clickhouse current}, which runs one statement at a
+   * time (ops/clickhouse-current/README.md): a test's bound on latency under concurrent queries holds
+   * only on a server.
+   */
+  public boolean clickhouseRunsStatementsConcurrently() {
+    return !CURRENT_CLICKHOUSE;
   }
 
   /** False when the services came from the environment and {@code ops/infra} does not manage them. */
