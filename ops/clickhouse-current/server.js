@@ -176,7 +176,11 @@ async function main() {
   });
   server.keepAliveTimeout = 10000;
   server.listen(PORT, HOST, () => console.log(`chDB ${version} (data ${DATA}) on http://${HOST}:${PORT}`));
-  const stop = () => server.close(() => { session.close(); process.exit(0); });
+  // Idle keep-alive connections would hold close() for their timeout; the queue finishes what it holds.
+  const stop = () => {
+    server.close(() => queue.then(() => { session.close(); process.exit(0); }));
+    server.closeIdleConnections();
+  };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
 }
