@@ -198,8 +198,9 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                 return done(json(StatusCodes.BAD_REQUEST, AdminJson.error("empty body; send the project definition (HOCON)")));
             }
             try {
-                // Data only: no include, no substitution, nothing read from the node (issue 12).
-                ProjectDefinitionLoader.parseUntrusted(text, REQUEST_BODY);
+                // Data only: no include, no substitution, nothing read from the node (issue 12). Each
+                // flow's transform class must load on this node and fit its versions (issue 13).
+                ProjectDefinitionLoader.parseUntrusted(text, REQUEST_BODY, services.context().transforms());
             } catch (DataOnlyHocon.Refused e) {
                 return done(json(StatusCodes.BAD_REQUEST, AdminJson.error(e.getMessage())));
             } catch (DefinitionException e) {

@@ -1,7 +1,7 @@
 package io.moose.flows.example;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.moose.flows.flow.Transform;
+import io.moose.flows.api.Transform;
 
 import java.util.List;
 

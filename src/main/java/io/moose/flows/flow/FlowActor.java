@@ -79,6 +79,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
     private final RunnerLifecycle streams;
     private final Duration askTimeout;
     private final Duration fencedRestartDelay;
+    private final Duration retryInterval;
     private boolean cutReady;
     private boolean askingForCut;
     private boolean stopping;
@@ -88,7 +89,9 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
         this.ctx = ctx;
         this.flow = flow;
         this.fencedRestartDelay = node.config().getDuration("moose-flows.node.fenced-restart-delay");
-        this.streams = new RunnerLifecycle(ctx, RunFenced::new, fencedRestartDelay, owner -> node.runners().flow(flow, owner));
+        this.retryInterval = node.config().getDuration("moose-flows.transforms.retry-interval");
+        this.streams = new RunnerLifecycle(ctx, RunFenced::new, fencedRestartDelay, owner -> node.runners().flow(flow, owner))
+                .retryingFailedStartsAfter(retryInterval);
         this.askTimeout = node.config().getDuration("moose-flows.admin.ask-timeout");
         this.cutReady = !flow.loadsHistory();
     }
@@ -163,7 +166,13 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
             askForCut();
             return;
         }
-        streams.start();
+        boolean wasFailing = streams.failedBecause().isPresent();
+        if (!streams.start() && streams.failedBecause().isPresent() && !wasFailing) {
+            ctx.getLog().error("{} cannot start, trying again every {}: {}", entityName(),
+                    retryInterval, streams.failedBecause().get());
+        } else if (wasFailing && streams.isRunning()) {
+            ctx.getLog().info("{} started; its transform is available now", entityName());
+        }
     }
 
     /** The migration actor answers once the copy-in group sits at the cut; until then nothing runs. */
@@ -189,6 +198,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
                 : state.paused() ? "paused"
                 : streams.isRunning() ? "running"
                 : streams.fencedBecause().isPresent() ? "fenced"
+                : streams.failedBecause().isPresent() ? "failed"
                 : cutReady ? "starting" : "waiting";
         return new EntityStatus(flow.isMigration() ? "migration" : "regular", flow.id(), flow.source().toString(),
                 flow.target().toString(), phase, ctx.getSystem().address().toString(), streams.status());

@@ -52,6 +52,7 @@ public final class FlowRunner {
     private final MeterRegistry registry;
     private final Counter deadLetters;
     private final ProjectDefinition project;
+    private final Transforms transforms;
 
     private final Map<Hop, SupervisedHop> hops = new LinkedHashMap<>();
     private Admin admin;
@@ -59,13 +60,14 @@ public final class FlowRunner {
 
     public FlowRunner(ClassicActorSystemProvider system, KafkaSettings kafka, FlowSettings flowSettings,
                       TableSinkSettings sinkSettings, ProjectDefinition project, FlowDefinition flow, TopicNames names,
-                      ClickHouse clickhouse, MeterRegistry registry) {
+                      ClickHouse clickhouse, MeterRegistry registry, Transforms transforms) {
         this.system = system;
         this.kafka = new KafkaClients(system, kafka);
         this.flowSettings = flowSettings;
         this.sinkSettings = sinkSettings;
         this.flow = flow;
         this.project = project;
+        this.transforms = transforms;
         this.source = version(project, flow.source().toString(), flow);
         this.target = version(project, flow.target().toString(), flow);
         this.names = names;
@@ -73,8 +75,9 @@ public final class FlowRunner {
         this.registry = registry;
         this.deadLetters = Counter.builder("moose.dlq.records").tag("flow", flow.id())
                 .description("Records a flow sent to its dead-letter topic").register(registry);
-        // Fail at construction, not on the stream's first run, when the transform cannot be created.
-        Transforms.create(flow, source, target);
+        // Fail at construction, not on the stream's first run, when the transform cannot be created
+        // (Transforms.Unavailable: the flow's entity reports it and tries again).
+        transforms.create(flow, source, target);
     }
 
     private static ModelVersion version(ProjectDefinition project, String ref, FlowDefinition flow) {
@@ -109,7 +112,7 @@ public final class FlowRunner {
                 streams.copy(names.consumerGroup(id, Hop.COPY_IN), names.transactionalId(id, Hop.COPY_IN), copyInSources, input, context)));
         hops.put(Hop.TRANSFORM, topicHop(Hop.TRANSFORM, Set.of(input), deadLetters, context ->
                 streams.transform(names.consumerGroup(id, Hop.TRANSFORM), names.transactionalId(id, Hop.TRANSFORM), input,
-                        () -> new TransformStep(id, Transforms.create(flow, source, target), target, output, dlq, new ObjectMapper()),
+                        () -> new TransformStep(id, transforms.create(flow, source, target), target, output, dlq, new ObjectMapper()),
                         context)));
         if (flow.isMigration()) {
             hops.put(Hop.TO_TABLE, new TableSink(id, Hop.TO_TABLE.id(), output, names.table(target.ref()), target,

@@ -4,6 +4,7 @@ import akka.Done;
 import akka.actor.typed.javadsl.ActorContext;
 import akka.stream.Materializer;
 import io.moose.flows.hop.HopOwner;
+import io.moose.flows.model.Hop;
 
 import java.time.Duration;
 import java.util.List;
@@ -19,7 +20,9 @@ import java.util.function.Function;
  * materializer bound to the actor, so whatever stops the actor (handoff, passivation, a shard or
  * node stopping, a failure, the JVM shutting down) stops them too. When a run is fenced, the
  * actor is told ({@link #fenced}), stops the rest, and starts again no sooner than
- * {@code fencedRestartDelay}: the decision is the owner's, never the run's.
+ * {@code fencedRestartDelay}: the decision is the owner's, never the run's. When the runner cannot
+ * be created because the flow's transform is unavailable on this node ({@link Transforms.Unavailable}),
+ * the entity reports it as failed with the reason and tries again no sooner than {@code failedRetryDelay}.
  */
 public final class RunnerLifecycle {
 
@@ -30,6 +33,8 @@ public final class RunnerLifecycle {
     private CompletionStage<Done> stopping = CompletableFuture.completedFuture(Done.getInstance());
     private long notBeforeNanos = System.nanoTime();
     private String fencedBecause;
+    private String failedBecause;
+    private Duration failedRetryDelay = Duration.ofSeconds(5);
 
     /**
      * @param fenced what the actor is sent when one of its runs was fenced (it calls {@link #fenced} on it)
@@ -48,10 +53,28 @@ public final class RunnerLifecycle {
      */
     public boolean start() {
         if (running == null && stopping.toCompletableFuture().isDone() && System.nanoTime() - notBeforeNanos >= 0) {
-            running = factory.apply(owner);
+            try {
+                running = factory.apply(owner);
+            } catch (Transforms.Unavailable e) {
+                failedBecause = e.getMessage();
+                notBeforeNanos = System.nanoTime() + failedRetryDelay.toNanos();
+                return false;
+            }
             fencedBecause = null;
+            failedBecause = null;
         }
         return running != null;
+    }
+
+    /** How long after a failed start (transform unavailable) the next start may be tried. */
+    public RunnerLifecycle retryingFailedStartsAfter(Duration delay) {
+        this.failedRetryDelay = delay;
+        return this;
+    }
+
+    /** Why the last start failed (the transform is unavailable here), while none has succeeded since. */
+    public Optional<String> failedBecause() {
+        return Optional.ofNullable(failedBecause);
     }
 
     public CompletionStage<Done> stop() {
@@ -79,6 +102,9 @@ public final class RunnerLifecycle {
     }
 
     public List<HopView> status() {
+        if (running == null && failedBecause != null) {
+            return List.of(new HopView(Hop.TRANSFORM.id(), "failed", 0, 0, -1, 0, failedBecause));
+        }
         return running == null ? List.of() : running.status();
     }
 }

@@ -2,6 +2,7 @@ package io.moose.flows.flow;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moose.flows.api.Transform;
 import io.moose.flows.model.Column;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.ModelVersion;

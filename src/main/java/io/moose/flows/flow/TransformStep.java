@@ -1,8 +1,8 @@
 package io.moose.flows.flow;
 
-import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moose.flows.api.Transform;
 import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.RecordValidator;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -44,14 +44,14 @@ public final class TransformStep {
     }
 
     private final String flowId;
-    private final Transform transform;
+    private final FlowTransform transform;
     private final ModelVersion target;
     private final String outputTopic;
     private final String deadLetterTopic;
     private final FlatJsonCodec json;
 
     /** Not thread-safe (it reuses its buffers): a hop has one per transform slice, as it has one transform. */
-    public TransformStep(String flowId, Transform transform, ModelVersion target, String outputTopic,
+    public TransformStep(String flowId, FlowTransform transform, ModelVersion target, String outputTopic,
                          String deadLetterTopic, ObjectMapper json) {
         this.flowId = flowId;
         this.transform = transform;
@@ -61,13 +61,16 @@ public final class TransformStep {
         this.json = new FlatJsonCodec(json);
     }
 
+    /** A JSON-tree transform (tests, tools); a flow's hop gets its {@link FlowTransform} from {@link Transforms#create}. */
+    public TransformStep(String flowId, Transform transform, ModelVersion target, String outputTopic,
+                         String deadLetterTopic, ObjectMapper json) {
+        this(flowId, FlowTransform.tree(transform, json), target, outputTopic, deadLetterTopic, json);
+    }
+
     public Outcome apply(ConsumerRecord<byte[], byte[]> in) {
         String stage = "parse";
         try {
-            JsonNode parsed = json.read(in.value() == null ? new byte[0] : in.value());
-            if (!(parsed instanceof ObjectNode input)) {
-                throw new InvalidOutputException("input is not a JSON object");
-            }
+            Object input = transform.read(in.value() == null ? new byte[0] : in.value());
             stage = "transform";
             List<ObjectNode> outputs = transform.apply(input);
             stage = "validate";

@@ -229,8 +229,11 @@ public enum ColumnType {
         return parseInstant(text).map(i -> OptionalLong.of(i.getEpochSecond())).orElseGet(OptionalLong::empty);
     }
 
-    /** The java.time reading of a date-time text, which decides every shape IsoDateTimes does not recognise. */
-    static Optional<Instant> parseInstant(String text) {
+    /**
+     * The java.time reading of a date-time text, which decides every shape IsoDateTimes does not
+     * recognise; a typed transform's {@code Instant} components read DateTime text with it.
+     */
+    public static Optional<Instant> parseInstant(String text) {
         try {
             return Optional.of(OffsetDateTime.parse(text).toInstant());
         } catch (DateTimeParseException notOffset) {
@@ -243,7 +246,8 @@ public enum ColumnType {
         }
     }
 
-    static Optional<LocalDate> parseDate(String text) {
+    /** A Date column's text as a date, as {@link #problemWith} reads it (typed transforms' {@code LocalDate}). */
+    public static Optional<LocalDate> parseDate(String text) {
         long day = IsoDateTimes.parseEpochDay(text.toCharArray(), 0, text.length());
         if (day != IsoDateTimes.NOT_PARSED) {
             return Optional.of(LocalDate.ofEpochDay(day));

@@ -28,13 +28,14 @@ import java.util.Set;
 public final class ProjectDefinitionLoader {
 
     private static final ObjectMapper JSON = new ObjectMapper();
-    private static final String TRANSFORM_INTERFACE = "io.moose.flows.flow.Transform";
 
     private final String source;
+    private final TransformCheck transforms;
     private final List<String> problems = new ArrayList<>();
 
-    private ProjectDefinitionLoader(String source) {
+    private ProjectDefinitionLoader(String source, TransformCheck transforms) {
         this.source = source;
+        this.transforms = transforms;
     }
 
     public static ProjectDefinition load(Path file) {
@@ -58,7 +59,15 @@ public final class ProjectDefinitionLoader {
      * @throws DefinitionException   when it is data but not a definition that can run
      */
     public static ProjectDefinition parseUntrusted(String text, String source) {
-        return fromConfig(DataOnlyHocon.parse(text), source);
+        return parseUntrusted(text, source, TransformCheck.NONE);
+    }
+
+    /**
+     * Like {@link #parseUntrusted(String, String)}, and each flow's transform class checked too (plan
+     * and apply): the problems are reported at the flow's {@code transform} key.
+     */
+    public static ProjectDefinition parseUntrusted(String text, String source, TransformCheck transforms) {
+        return fromConfig(DataOnlyHocon.parse(text), source, transforms);
     }
 
     /**
@@ -77,7 +86,11 @@ public final class ProjectDefinitionLoader {
     }
 
     public static ProjectDefinition fromConfig(Config config, String source) {
-        ProjectDefinitionLoader loader = new ProjectDefinitionLoader(source);
+        return fromConfig(config, source, TransformCheck.NONE);
+    }
+
+    public static ProjectDefinition fromConfig(Config config, String source, TransformCheck transforms) {
+        ProjectDefinitionLoader loader = new ProjectDefinitionLoader(source, transforms);
         ProjectDefinition definition = loader.read(config);
         if (!loader.problems.isEmpty()) {
             throw new DefinitionException(source, loader.problems);
@@ -233,7 +246,11 @@ public final class ProjectDefinitionLoader {
             if (flow.isMigration() && backfill) {
                 problemAt(f, "backfill", key, "migration flows always load history; backfill is for regular flows");
             }
-            transform.ifPresent(className -> checkTransformClass(f, key, className));
+            if (transform.isPresent()) {
+                ModelVersion sourceVersion = byName.get(flow.source().model()).version(flow.source().version()).orElseThrow();
+                ModelVersion targetVersion = byName.get(flow.target().model()).version(flow.target().version()).orElseThrow();
+                transforms.problems(flow, sourceVersion, targetVersion).forEach(p -> problemAt(f, "transform", key, p));
+            }
             flows.add(flow);
             flowConfigs.put(flow, new Indexed(key, f));
         }
@@ -256,18 +273,6 @@ public final class ProjectDefinitionLoader {
             List<String> columnProblems = new ArrayList<>();
             SchemaDiff.between(versions.get(from), versions.get(to), columnProblems);
             columnProblems.forEach(p -> problem(f, key, "migration " + flow.source() + " -> " + flow.target() + ": " + p));
-        }
-    }
-
-    private void checkTransformClass(Config f, String key, String className) {
-        try {
-            Class<?> type = Class.forName(className, false, Thread.currentThread().getContextClassLoader());
-            Class<?> transform = Class.forName(TRANSFORM_INTERFACE);
-            if (!transform.isAssignableFrom(type)) {
-                problemAt(f, "transform", key, "class " + className + " does not implement " + TRANSFORM_INTERFACE);
-            }
-        } catch (ClassNotFoundException e) {
-            problemAt(f, "transform", key, "transform class " + className + " is not on the classpath");
         }
     }
 

@@ -9,6 +9,7 @@ import io.moose.flows.flow.FlowRunner;
 import io.moose.flows.flow.FlowSettings;
 import io.moose.flows.flow.HopView;
 import io.moose.flows.flow.Runner;
+import io.moose.flows.flow.Transforms;
 import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.HopStatus;
 import io.moose.flows.kafka.KafkaSettings;
@@ -36,9 +37,10 @@ final class DataPlaneRunners implements NodeContext.Runners {
     private final MeterRegistry metrics;
     private final TableSinkSettings sinkSettings;
     private final FlowSettings flowSettings;
+    private final Transforms transforms;
 
     DataPlaneRunners(ActorSystem<?> system, Config config, AtomicReference<ProjectDefinition> definition, TopicNames names,
-                     KafkaSettings kafka, ClickHouse clickhouse, MeterRegistry metrics) {
+                     KafkaSettings kafka, ClickHouse clickhouse, MeterRegistry metrics, Transforms transforms) {
         this.system = system;
         this.definition = definition;
         this.names = names;
@@ -47,6 +49,7 @@ final class DataPlaneRunners implements NodeContext.Runners {
         this.metrics = metrics;
         this.sinkSettings = TableSinkSettings.from(config);
         this.flowSettings = FlowSettings.from(config);
+        this.transforms = transforms;
     }
 
     @Override
@@ -59,7 +62,7 @@ final class DataPlaneRunners implements NodeContext.Runners {
     @Override
     public Runner flow(FlowDefinition flow, HopOwner owner) {
         FlowRunner runner = new FlowRunner(system, kafka, flowSettings, sinkSettings, definition.get(), flow, names,
-                clickhouse, metrics);
+                clickhouse, metrics, transforms);
         runner.start(owner);
         return runner(runner::stop, () -> runner.status().hops().stream().map(DataPlaneRunners::view).toList());
     }

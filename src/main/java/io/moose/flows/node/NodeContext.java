@@ -4,6 +4,7 @@ import com.typesafe.config.Config;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.flow.Runner;
+import io.moose.flows.flow.Transforms;
 import io.moose.flows.hop.HopOwner;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.FlowDefinition;
@@ -18,7 +19,8 @@ import java.util.concurrent.atomic.AtomicReference;
  * the clients of the real services, metrics, and how to start an entity's streams.
  */
 public record NodeContext(Config config, AtomicReference<ProjectDefinition> definition, TopicNames names,
-                          KafkaSettings kafka, ClickHouse clickhouse, MeterRegistry metrics, Runners runners) {
+                          KafkaSettings kafka, ClickHouse clickhouse, MeterRegistry metrics, Runners runners,
+                          Transforms transforms) {
 
     /** Starts streams; the node wires the real data plane in, so actors stay testable on their own. */
     public interface Runners {

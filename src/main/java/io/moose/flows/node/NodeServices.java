@@ -8,6 +8,7 @@ import io.micrometer.prometheus.PrometheusConfig;
 import io.micrometer.prometheus.PrometheusMeterRegistry;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.ClickHouseSettings;
+import io.moose.flows.flow.Transforms;
 import io.moose.flows.ingest.IngestServer;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.ProjectDefinition;
@@ -52,8 +53,10 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
         Gauge.builder("moose.node.ready", system, s -> ReadinessCheck.isReady(s) ? 1 : 0).strongReference(true)
                 .description("1 while GET /health/ready says this node can take ingest requests").register(metrics);
         AtomicReference<ProjectDefinition> current = new AtomicReference<>(definition);
+        Transforms transforms = Transforms.from(config);
+        transforms.plugins().folder().ifPresent(folder -> LOG.info("Transform plugins: {}", transforms.plugins().describeSearched()));
         NodeContext context = new NodeContext(config, current, names, kafka, clickhouse, metrics,
-                new DataPlaneRunners(system, config, current, names, kafka, clickhouse, metrics));
+                new DataPlaneRunners(system, config, current, names, kafka, clickhouse, metrics, transforms), transforms);
 
         IngestServer ingest = await(IngestServer.start(system, config, definition, names, metrics).toCompletableFuture(),
                 provisioningTimeout, "start the ingest API");

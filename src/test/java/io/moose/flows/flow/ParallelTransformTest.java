@@ -1,5 +1,6 @@
 package io.moose.flows.flow;
 
+import io.moose.flows.api.Transform;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.model.ModelVersion;

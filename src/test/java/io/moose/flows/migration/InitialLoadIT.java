@@ -3,6 +3,7 @@ package io.moose.flows.migration;
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigFactory;
 import io.micrometer.core.instrument.simple.SimpleMeterRegistry;
+import io.moose.flows.flow.Transforms;
 import io.moose.flows.node.NodeConfig;
 import io.moose.flows.node.NodeContext;
 import io.moose.flows.node.Provisioning;
@@ -57,7 +58,8 @@ class InitialLoadIT {
         KafkaSettings kafka = KafkaSettings.from(config);
         Provisioning.run(kafka, ClickHouseSettings.from(config), definition, names).requireOk();
         clickhouse = ClickHouse.connect(ClickHouseSettings.from(config));
-        node = new NodeContext(config, new AtomicReference<>(definition), names, kafka, clickhouse, new SimpleMeterRegistry(), null);
+        node = new NodeContext(config, new AtomicReference<>(definition), names, kafka, clickhouse, new SimpleMeterRegistry(), null,
+                Transforms.classPathOnly());
         migration = definition.flow("UserActivity_0_0_UserActivity_0_1").orElseThrow();
         sourceTopic = names.ingestionTopic(migration.source());
         // Rows as the table sync writes them: partition 0 offsets 0..9, partition 1 offsets 0..4,

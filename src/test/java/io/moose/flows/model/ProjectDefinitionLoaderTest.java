@@ -114,18 +114,6 @@ class ProjectDefinitionLoaderTest {
     }
 
     @Test
-    void transformClassNotOnTheClasspathIsRejected() {
-        expectProblem(replaceFirst("transform = " + PARSE + " }", "transform = \"io.moose.flows.example.Nope\" } # here"),
-                "flows[0].transform", "transform class io.moose.flows.example.Nope is not on the classpath");
-    }
-
-    @Test
-    void transformClassThatIsNotATransformIsRejected() {
-        expectProblem(replaceFirst("transform = " + PARSE + " }", "transform = \"java.lang.String\" } # here"),
-                "flows[0].transform", "class java.lang.String does not implement io.moose.flows.flow.Transform");
-    }
-
-    @Test
     void regularFlowsFormingACycleAreRejectedAtTheFlowClosingIt() {
         String text = shipped().replace("transform = " + PARSE + " }",
                 "transform = " + PARSE + " }\n  { source = \"ParsedActivity/0.0\", target = \"UserActivity/0.0\", transform = " + PARSE + " } # here");

@@ -12,6 +12,7 @@ import io.moose.flows.clickhouse.TableSchema;
 import io.moose.flows.flow.FlowRunner;
 import io.moose.flows.hop.HopOwner;
 import io.moose.flows.flow.FlowSettings;
+import io.moose.flows.flow.Transforms;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.ModelVersion;
@@ -152,7 +153,8 @@ public final class DataPlaneFixture implements AutoCloseable {
     }
 
     public FlowRunner flowRunner(FlowDefinition flow) {
-        FlowRunner runner = new FlowRunner(system, kafka, flowSettings, sinkSettings, project, flow, names, clickhouse, registry);
+        FlowRunner runner = new FlowRunner(system, kafka, flowSettings, sinkSettings, project, flow, names, clickhouse, registry,
+                Transforms.classPathOnly());
         flows.add(runner);
         return runner;
     }
