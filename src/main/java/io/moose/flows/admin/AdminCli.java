@@ -188,6 +188,11 @@ public final class AdminCli {
                     rate(deliveredRate(f)), f.path("deadLetters").asLong());
         }
         table.print(out);
+        for (JsonNode f : reply.path("flows")) {
+            if (f.hasNonNull("problem")) {
+                out.println(f.path("id").asText() + " " + f.path("state").asText() + ": " + f.path("problem").asText());
+            }
+        }
         return OK;
     }
 
@@ -347,7 +352,7 @@ public final class AdminCli {
         head.row("kind:", f.path("kind").asText())
                 .row("source:", f.path("source").asText())
                 .row("target:", f.path("target").asText())
-                .row("state:", f.path("state").asText())
+                .row("state:", f.path("state").asText() + (f.hasNonNull("problem") ? ": " + f.path("problem").asText() : ""))
                 .row("node:", shortNode(f.path("node").asText()))
                 .row("lag:", lag(f.path("lag").asLong(-1)))
                 .row("dead letters:", f.path("deadLetters").asLong());

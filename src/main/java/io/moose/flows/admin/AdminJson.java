@@ -54,6 +54,11 @@ final class AdminJson {
                 .put("node", status.node())
                 .put("lag", totalLag(status.hops()))
                 .put("deadLetters", status.deadLetters());
+        if ("failed".equals(status.state())) {
+            // Why it cannot start on its node (e.g. its transform class is in no jar there); it tries again.
+            status.hops().stream().filter(h -> "failed".equals(h.state())).findFirst()
+                    .ifPresent(h -> node.put("problem", h.lastError()));
+        }
         node.set("hops", MAPPER.valueToTree(status.hops()));
         return node;
     }

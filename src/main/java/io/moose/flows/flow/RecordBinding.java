@@ -152,6 +152,9 @@ final class RecordBinding {
                 names.add(java.getSimpleName());
             }
         });
+        if (type == ColumnType.DATETIME || type == ColumnType.DATE) {
+            names.add("String");
+        }
         names.sort(null);
         return "use " + String.join(" or ", names);
     }
