@@ -12,18 +12,18 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Optional;
 
-/** The admin routes the runner uses (on Akka Management's port), asking whichever node answers. */
-final class AdminClient {
+/** The admin routes the runner (and other cluster tests) use, on Akka Management's port, asking whichever node answers. */
+public final class AdminClient {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
     /** A reply, or 0 / empty body when no node answered. */
-    record Reply(int status, String body, String node) {
-        boolean ok() {
+    public record Reply(int status, String body, String node) {
+        public boolean ok() {
             return status >= 200 && status < 300;
         }
 
-        JsonNode json() throws IOException {
+        public JsonNode json() throws IOException {
             return JSON.readTree(body);
         }
     }
@@ -32,16 +32,16 @@ final class AdminClient {
     private final List<String> adminUrls;
     private final String token;
 
-    AdminClient(List<String> adminUrls, String token) {
+    public AdminClient(List<String> adminUrls, String token) {
         this.adminUrls = adminUrls;
         this.token = token;
     }
 
-    Reply get(String path) throws InterruptedException {
+    public Reply get(String path) throws InterruptedException {
         return firstAnswer(url -> HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(10)).GET().build());
     }
 
-    Reply post(String path, String body) throws InterruptedException {
+    public Reply post(String path, String body) throws InterruptedException {
         return firstAnswer(url -> HttpRequest.newBuilder(URI.create(url + path)).timeout(Duration.ofSeconds(60))
                 .header("Authorization", "Bearer " + token)
                 .header("Content-Type", "text/plain; charset=UTF-8")
