@@ -7,6 +7,8 @@ import io.moose.flows.clickhouse.TableSchema;
 import io.moose.flows.example.ParseActivity;
 import io.moose.flows.flow.FlowHops;
 import io.moose.flows.flow.TransformStep;
+import io.moose.flows.flow.Transforms;
+import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.hop.HopContext;
 import io.moose.flows.kafka.KafkaClients;
 import io.moose.flows.model.VersionRef;
@@ -38,6 +40,7 @@ import java.util.Set;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.moose.flows.testing.DataPlaneFixture.PA_0_0;
+import static io.moose.flows.testing.DataPlaneFixture.PA_0_1;
 import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
 import static io.moose.flows.testing.DataPlaneFixture.join;
 
@@ -71,6 +74,8 @@ public final class DataPlaneBench {
     private static final Set<String> PARTS = Set.of(System.getProperty("bench.parts", "hops,sink,latency").split(","));
     private static final boolean COPY = PARTS.contains("hops") || PARTS.contains("copy");
     private static final boolean TRANSFORM = PARTS.contains("hops") || PARTS.contains("transform");
+    /** The tree and the typed transform of UserActivity -> ParsedActivity/0.1, side by side (issue 13). */
+    private static final boolean TYPED = PARTS.contains("typed");
     private static final CpuUse CPU = new CpuUse(System.getProperty("bench.broker-pid"));
     private static final String DEFAULTS = "moose-flows.sync { batch-size = 50000, linger = 1s }";
 
@@ -85,7 +90,7 @@ public final class DataPlaneBench {
             // to it can send before its leader is known, then retry for minutes (OUT_OF_ORDER_SEQUENCE).
             Set<String> topics = new HashSet<>();
             for (int round = 1; round <= WARMUP_ROUNDS + ROUNDS; round++) {
-                for (String suffix : List.of("_ceiling", "_copy", "_transformed", "_dlq")) {
+                for (String suffix : List.of("_ceiling", "_copy", "_transformed", "_dlq", "_tree", "_typed")) {
                     topics.add(source + suffix + "_r" + round);
                 }
             }
@@ -112,7 +117,7 @@ public final class DataPlaneBench {
                 String r = "_r" + (round + WARMUP_ROUNDS);
                 Map<String, List<Double>> rates = round < 1 ? new java.util.LinkedHashMap<>() : measured;
                 Map<String, List<CpuUse.Reading>> cpu = round < 1 ? new java.util.LinkedHashMap<>() : cpuMeasured;
-                if (COPY || TRANSFORM) {
+                if (COPY || TRANSFORM || TYPED) {
                     measure("ceiling", () -> plainCopy(dp, source, source + "_ceiling" + r), rates, cpu);
                 }
                 if (COPY) {
@@ -120,6 +125,12 @@ public final class DataPlaneBench {
                 }
                 if (TRANSFORM) {
                     measure("transform", () -> transformHop(dp, source, source + "_transformed" + r, source + "_dlq" + r, r), rates, cpu);
+                }
+                if (TYPED) {
+                    measure("tree", () -> flowTransformHop(dp, "io.moose.flows.example.ParseActivityWithPage", source,
+                            source + "_tree" + r, source + "_dlq" + r, r + "_tree"), rates, cpu);
+                    measure("typed", () -> flowTransformHop(dp, "io.moose.flows.example.ParseActivityRecords", source,
+                            source + "_typed" + r, source + "_dlq" + r, r + "_typed"), rates, cpu);
                 }
                 if (PARTS.contains("sink")) {
                     rates.computeIfAbsent("client", k -> new ArrayList<>()).add(clickhouseClientInsert(dp, batches, sinkRows, r));
@@ -136,11 +147,23 @@ public final class DataPlaneBench {
             if (TRANSFORM) {
                 cpuRows.add(cpuRow("transform hop", cpuMeasured.get("transform"), cpuMeasured.get("ceiling")));
             }
+            if (TYPED) {
+                cpuRows.add(cpuRow("tree transform hop (ParseActivityWithPage)", cpuMeasured.get("tree"), cpuMeasured.get("ceiling")));
+                cpuRows.add(cpuRow("typed transform hop (ParseActivityRecords)", cpuMeasured.get("typed"), cpuMeasured.get("ceiling")));
+                cpuRows.add(cpuRow("typed vs tree transform hop (ceiling column: tree)", cpuMeasured.get("typed"), cpuMeasured.get("tree")));
+            }
             if (COPY) {
                 rows.add(row("copy hop (transactional) vs plain consume-produce", rates.get("copy"), rates.get("ceiling"), 0.8));
             }
             if (TRANSFORM) {
                 rows.add(row("transform hop (ParseActivity, transactional) vs plain consume-produce", rates.get("transform"), rates.get("ceiling"), 0.6));
+            }
+            if (TYPED) {
+                rows.add(row("tree transform hop (ParseActivityWithPage -> ParsedActivity/0.1) vs plain consume-produce",
+                        rates.get("tree"), rates.get("ceiling"), 0));
+                rows.add(row("typed transform hop (ParseActivityRecords: bytes bound straight into records) vs plain consume-produce",
+                        rates.get("typed"), rates.get("ceiling"), 0));
+                rows.add(row("typed transform hop vs tree transform hop (ceiling column: tree)", rates.get("typed"), rates.get("tree"), 0));
             }
             if (PARTS.contains("sink")) {
                 String sink = "table sync (TabSeparated, batches of " + dp.sinkSettings.batchSize() + ")";
@@ -305,6 +328,21 @@ public final class DataPlaneBench {
         String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.TRANSFORM) + round;
         var done = hops.transform(id, id, from, () -> new TransformStep("bench", new ParseActivity(), dp.version(PA_0_0), to, dlq,
                 new ObjectMapper()), probe).runWith(Sink.ignore(), dp.system);
+        double r = probe.awaitRate(RECORDS);
+        join(probe.control.stop());
+        join(done);
+        return r;
+    }
+
+    /** A transform hop running the flow UserActivity/0.0 -> ParsedActivity/0.1 with {@code transformClass}, as a node creates it. */
+    private static double flowTransformHop(DataPlaneFixture dp, String transformClass, String from, String to, String dlq, String round) {
+        FlowHops hops = new FlowHops(dp.flowSettings, new KafkaClients(dp.system, dp.kafka), dp.system.executionContext());
+        Probe probe = new Probe();
+        String id = dp.names.consumerGroup("bench", io.moose.flows.model.Hop.TRANSFORM) + round;
+        FlowDefinition flow = new FlowDefinition(UA_0_0, PA_0_1, java.util.Optional.of(transformClass), false);
+        Transforms transforms = Transforms.classPathOnly();
+        var done = hops.transform(id, id, from, () -> new TransformStep("bench", transforms.create(flow, dp.version(UA_0_0),
+                dp.version(PA_0_1)), dp.version(PA_0_1), to, dlq, new ObjectMapper()), probe).runWith(Sink.ignore(), dp.system);
         double r = probe.awaitRate(RECORDS);
         join(probe.control.stop());
         join(done);

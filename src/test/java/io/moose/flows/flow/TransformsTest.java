@@ -155,6 +155,28 @@ class TransformsTest {
     }
 
     @Test
+    void theStarterSnippetAppendedToTheShippedDefinitionPlansWithTheStarterJarAndIsRefusedWithout() throws Exception {
+        String text = SHIPPED + Files.readString(Path.of("examples/transform-starter/project-snippet.conf"));
+        String missing = refused(text, plugins(dir)).get(0);
+        int line = lineOf(text, "com.example.transforms.PageViews\" }");
+        assertEquals("request body:" + line + ": flows[4].transform: com.example.transforms.PageViews: no such class (flow"
+                + " UserActivity_0_1_PageView_0_1) on the service's class path or in a plugin jar; jars searched in " + dir
+                + " (moose-flows.transforms.path): none there", missing);
+
+        TransformJars.build(Path.of("examples/transform-starter/src/main/java"), dir.resolve("my-transforms-1.0.0.jar"));
+        ProjectDefinition project = ProjectDefinitionLoader.parseUntrusted(text, "request body", plugins(dir));
+        assertEquals("UserActivity_0_1_PageView_0_1", project.flows().get(4).id());
+        String misfit = refused(text.replace("{ name = section, type = String }", "{ name = section, type = Int32 }"), plugins(dir)).get(0);
+        assertTrue(misfit.endsWith("flows[4].transform: com.example.transforms.PageViews: output field 'section' is String,"
+                + " target column PageView/0.1.section is Int32"), misfit);
+        String missingColumn = refused(text.replace("{ name = section, type = String }", "{ name = sections, type = String }"),
+                plugins(dir)).toString();
+        assertTrue(missingColumn.contains("output field 'section' is not a column of PageView/0.1"), missingColumn);
+        assertTrue(missingColumn.contains("target column PageView/0.1.sections is not nullable and has no default, but the output"
+                + " record has no field 'sections'"), missingColumn);
+    }
+
+    @Test
     void aClassThatIsNotATransformIsRefused() {
         String text = SHIPPED.replace("transform = \"io.moose.flows.example.ParseActivity\" }", "transform = \"java.lang.String\" }");
         assertTrue(refused(text, Transforms.classPathOnly()).get(0).endsWith("flows[0].transform: java.lang.String: does not implement "
