@@ -7,12 +7,16 @@ import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
 import io.moose.flows.admin.AdminCli;
 import io.moose.flows.model.DefinitionException;
+import io.moose.flows.flow.Transforms;
+import io.moose.flows.model.FlowDefinition;
+import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.ProjectDefinitionLoader;
 
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.Optional;
 import java.util.Arrays;
 
 /**
@@ -46,6 +50,23 @@ public final class Main {
             System.exit(BAD_CONFIGURATION);
             return;
         }
+        warnAboutTransforms(config, definition);
         Node.start(config, definition, text, file.toString());
+    }
+
+    /**
+     * A transform class this node cannot load does not stop it (the flow reports failed and retries
+     * when the jar appears), but the operator hears of it at start.
+     */
+    private static void warnAboutTransforms(Config config, ProjectDefinition definition) {
+        Transforms transforms = Transforms.from(config);
+        for (FlowDefinition flow : definition.flows()) {
+            Optional<ModelVersion> source = definition.version(flow.source());
+            Optional<ModelVersion> target = definition.version(flow.target());
+            if (source.isPresent() && target.isPresent()) {
+                transforms.problems(flow, source.get(), target.get()).forEach(problem -> System.err.println(
+                        "moose-flows: warning: flow " + flow.id() + " will not run on this node until this is fixed: " + problem));
+            }
+        }
     }
 }

@@ -1,11 +1,14 @@
 package io.moose.flows.flow;
 
+import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
 import com.fasterxml.jackson.core.JsonToken;
 import com.fasterxml.jackson.databind.DeserializationContext;
 import com.fasterxml.jackson.databind.DeserializationFeature;
 import com.fasterxml.jackson.databind.JsonDeserializer;
 import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.JsonSerializer;
+import com.fasterxml.jackson.databind.SerializerProvider;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.ObjectReader;
 import com.fasterxml.jackson.databind.SerializationFeature;
@@ -172,9 +175,31 @@ final class RecordBinding {
                         if (p.currentToken() == JsonToken.VALUE_NUMBER_INT) {
                             return Instant.ofEpochSecond(p.getLongValue());
                         }
+                        if (p.currentToken() == JsonToken.VALUE_STRING && !hasFraction(p)) {
+                            // The common shapes read in place, as the validator reads them (no java.time parser).
+                            long seconds = ColumnType.storableDateTime(p.getTextCharacters(), p.getTextOffset(), p.getTextLength());
+                            if (seconds != ColumnType.NOT_A_DATE_TIME) {
+                                return Instant.ofEpochSecond(seconds);
+                            }
+                        }
                         String text = p.getValueAsString();
                         return ColumnType.parseInstant(text).orElseThrow(() ->
                                 new IllegalArgumentException("not a DateTime value: " + text));
+                    }
+                })
+                .addSerializer(Instant.class, new JsonSerializer<>() {
+                    @Override
+                    public void serialize(Instant value, JsonGenerator gen, SerializerProvider provider) throws IOException {
+                        if (value.getNano() != 0 || !ColumnType.isStorableDateTime(value.getEpochSecond())) {
+                            gen.writeString(value.toString());
+                            return;
+                        }
+                        // Whole seconds as ISO-8601 UTC without java.time's formatter: 2024-01-31T12:00:00Z.
+                        char[] text = new char[ColumnType.CLICKHOUSE_DATE_TIME_LENGTH + 1];
+                        ColumnType.writeClickhouseDateTime(value.getEpochSecond(), text);
+                        text[10] = 'T';
+                        text[text.length - 1] = 'Z';
+                        gen.writeString(text, 0, text.length);
                     }
                 })
                 .addDeserializer(LocalDate.class, new JsonDeserializer<>() {
@@ -193,6 +218,17 @@ final class RecordBinding {
                 // A missing or null value for an int would otherwise silently read as 0.
                 .enable(DeserializationFeature.FAIL_ON_NULL_FOR_PRIMITIVES)
                 .enable(DeserializationFeature.FAIL_ON_MISSING_CREATOR_PROPERTIES);
+    }
+
+    /** Whether a date-time text has a fraction of a second, which the in-place reading would floor. */
+    private static boolean hasFraction(JsonParser p) throws IOException {
+        char[] text = p.getTextCharacters();
+        for (int i = p.getTextOffset(), end = i + p.getTextLength(); i < end; i++) {
+            if (text[i] == '.') {
+                return true;
+            }
+        }
+        return false;
     }
 
     /**

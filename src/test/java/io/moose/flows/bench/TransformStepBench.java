@@ -34,9 +34,12 @@ public final class TransformStepBench {
     private static final int RECORDS = Integer.getInteger("bench.records", 1_000_000);
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 5);
     private static final int WARMUP_ROUNDS = Integer.getInteger("bench.warmup-rounds", 2);
-    private static final Map<String, String> SIDES = new LinkedHashMap<>(Map.of(
-            "tree", "io.moose.flows.example.ParseActivityWithPage",
-            "typed", "io.moose.flows.example.ParseActivityRecords"));
+    private static final Map<String, String> SIDES = new LinkedHashMap<>();
+
+    static {
+        SIDES.put("tree", "io.moose.flows.example.ParseActivityWithPage");
+        SIDES.put("typed", "io.moose.flows.example.ParseActivityRecords");
+    }
 
     public static void main(String[] args) {
         ProjectDefinition project = ProjectDefinitionLoader.load(Path.of("conf/project.conf"));

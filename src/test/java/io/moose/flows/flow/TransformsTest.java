@@ -145,6 +145,27 @@ class TransformsTest {
     }
 
     @Test
+    void dateTimesReachATypedTransformAsTheValidatorReadsThemAndLeaveItAsIsoText() {
+        ProjectDefinition shipped = ProjectDefinitionLoader.parse(SHIPPED, "shipped");
+        FlowDefinition flow = new FlowDefinition(VersionRef.parse("UserActivity/0.1"), VersionRef.parse("ParsedActivity/0.1"),
+                Optional.of("io.moose.flows.example.ParseActivityRecords"), false);
+        var target = shipped.version(flow.target()).orElseThrow();
+        TransformStep step = new TransformStep(flow.id(), Transforms.classPathOnly().create(flow,
+                shipped.version(flow.source()).orElseThrow(), target), target, "out", "dlq", JSON);
+        Map<String, String> written = Map.of(
+                "\"2024-01-31T12:00:00Z\"", "2024-01-31T12:00:00Z",
+                "\"2024-01-31 13:00:00\"", "2024-01-31T13:00:00Z",
+                "\"2024-01-31T12:00:00.250+01:00\"", "2024-01-31T11:00:00.250Z",
+                "1706702400", "2024-01-31T12:00:00Z");
+        written.forEach((in, out) -> {
+            var outcome = step.apply(input("{\"eventId\":\"e\",\"timestamp\":" + in
+                    + ",\"userId\":\"u\",\"activity\":\"click:b@/p\",\"region\":\"eu\"}"));
+            assertFalse(outcome.deadLettered(), in);
+            assertEquals(out, tree(outcome.records().get(0).value()).path("timestamp").asText(), in);
+        });
+    }
+
+    @Test
     void aClassInNoJarIsRefusedNamingTheFlowTheClassAndTheJarsSearched() {
         TransformJars.build(Map.of("io.acme.X", FITS), dir.resolve("other.jar"));
         String text = SHIPPED.replace("transform = \"io.moose.flows.example.ParseActivity\" }", "transform = \"io.acme.Nope\" } # here");
