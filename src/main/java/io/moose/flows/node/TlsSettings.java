@@ -57,7 +57,8 @@ public final class TlsSettings {
         }
         Optional<SSLContext> client = Optional.empty();
         String truststore = c.getString("truststore").trim();
-        if (!truststore.isEmpty()) {
+        // Only the bootstrap probes of other nodes' HTTPS admin ports use it.
+        if (admin && !truststore.isEmpty()) {
             client = Optional.of(clientContext(Path.of(truststore), c.getString("truststore-password").toCharArray(),
                     c.getString("truststore-type"), PREFIX + "truststore", PREFIX + "truststore-password"));
         }

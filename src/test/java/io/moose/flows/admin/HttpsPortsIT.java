@@ -73,13 +73,14 @@ class HttpsPortsIT {
                 "moose-flows.node.required-contact-points = 1"));
         SSLContext context = TlsSettings.clientContext(certificate.truststore(), PASSWORD.toCharArray(), "PKCS12", "truststore", "password");
         trusting = HttpClient.newBuilder().sslContext(context).connectTimeout(Duration.ofSeconds(5)).build();
+        // Ready over HTTPS: the node joined the cluster its bootstrap formed by probing its own HTTPS admin port.
+        TestNode.awaitReady(trusting, "https://127.0.0.1:" + node.adminPort);
     }
 
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            node.clickhouse.query("DROP DATABASE IF EXISTS " + node.namespace).toCompletableFuture().get(60, TimeUnit.SECONDS);
-            node.close();
+            node.dropDatabaseAndClose();
         }
     }
 
@@ -109,13 +110,8 @@ class HttpsPortsIT {
     @Test
     void theAdminPortAnswersOverHttpsAndBootstrapFormedTheClusterThroughIt() throws Exception {
         String https = "https://127.0.0.1:" + node.adminPort;
-        long deadline = System.nanoTime() + WAIT.toNanos();
-        int ready = 0;
-        while (System.nanoTime() < deadline && ready != 200) {
-            Thread.sleep(300);
-            ready = trusting.send(HttpRequest.newBuilder(URI.create(https + "/health/ready")).timeout(Duration.ofSeconds(10)).build(),
-                    HttpResponse.BodyHandlers.discarding()).statusCode();
-        }
+        int ready = trusting.send(HttpRequest.newBuilder(URI.create(https + "/health/ready")).timeout(Duration.ofSeconds(10)).build(),
+                HttpResponse.BodyHandlers.discarding()).statusCode();
         assertEquals(200, ready, "ready over HTTPS: the node joined the cluster its bootstrap formed over HTTPS");
         HttpResponse<String> members = trusting.send(HttpRequest.newBuilder(URI.create(https + "/cluster/members")).build(),
                 HttpResponse.BodyHandlers.ofString());

@@ -48,8 +48,7 @@ class WhatIngestAcceptsIsStoredByteForByteIT {
     @AfterAll
     static void stopNode() throws Exception {
         if (node != null) {
-            node.clickhouse.query("DROP DATABASE IF EXISTS " + node.namespace).toCompletableFuture().get(60, TimeUnit.SECONDS);
-            node.close();
+            node.dropDatabaseAndClose();
         }
     }
 

@@ -38,12 +38,16 @@ class TlsSettingsTest {
 
     @Test
     void aGoodKeystoreServesEachPortThatIsOn() {
-        TlsSettings tls = TlsSettings.from(tls("ingest = on", "keystore = \"" + certificate.keystore() + "\"",
+        TlsSettings tls = TlsSettings.from(tls("ingest = on", "admin = on", "keystore = \"" + certificate.keystore() + "\"",
                 "keystore-password = \"" + PASSWORD + "\"", "truststore = \"" + certificate.truststore() + "\"",
                 "truststore-password = \"" + PASSWORD + "\""));
         assertTrue(tls.ingest().isPresent());
-        assertTrue(tls.admin().isEmpty());
+        assertTrue(tls.admin().isPresent());
         assertTrue(tls.client().isPresent());
+        TlsSettings ingestOnly = TlsSettings.from(tls("ingest = on", "keystore = \"" + certificate.keystore() + "\"",
+                "keystore-password = \"" + PASSWORD + "\"", "truststore = \"" + dir.resolve("unread.p12") + "\""));
+        assertTrue(ingestOnly.admin().isEmpty());
+        assertTrue(ingestOnly.client().isEmpty(), "the truststore serves the bootstrap probes of HTTPS admin ports only");
         assertFalse(tls.toString().contains(PASSWORD));
     }
 
@@ -78,7 +82,8 @@ class TlsSettingsTest {
 
     @Test
     void aWrongTruststorePasswordNamesItsKey() {
-        refused(tls("truststore = \"" + certificate.truststore() + "\"", "truststore-password = \"" + WRONG_PASSWORD + "\""),
+        refused(tls("admin = on", "keystore = \"" + certificate.keystore() + "\"", "keystore-password = \"" + PASSWORD + "\"",
+                        "truststore = \"" + certificate.truststore() + "\"", "truststore-password = \"" + WRONG_PASSWORD + "\""),
                 "moose-flows.tls.truststore-password: wrong password for " + certificate.truststore());
     }
 
