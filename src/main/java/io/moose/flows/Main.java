@@ -2,6 +2,7 @@ package io.moose.flows;
 
 import io.moose.flows.node.Node;
 import io.moose.flows.node.NodeConfig;
+import io.moose.flows.node.TlsSettings;
 
 import com.typesafe.config.Config;
 import com.typesafe.config.ConfigException;
@@ -42,6 +43,8 @@ public final class Main {
         String text;
         try {
             config = NodeConfig.load();
+            // Opens the TLS stores now: a bad path or password stops the start naming the key.
+            TlsSettings.from(config);
             file = Path.of(config.getString("moose-flows.project-file"));
             definition = ProjectDefinitionLoader.load(file);
             text = Files.readString(file);

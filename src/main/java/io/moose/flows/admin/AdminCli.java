@@ -3,6 +3,9 @@ package io.moose.flows.admin;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
+import io.moose.flows.node.TlsSettings;
+
+import javax.net.ssl.SSLContext;
 import java.io.IOException;
 import java.io.PrintStream;
 import java.nio.file.Files;
@@ -38,7 +41,7 @@ public final class AdminCli {
     private static final String[] SHARDED_TYPES = {"Flow", "TableSync", "Migration"};
 
     static final String USAGE_TEXT = """
-            usage: moose [--url URL] [--token TOKEN] [--json] <command>
+            usage: moose [--url URL] [--token TOKEN] [--truststore FILE] [--json] <command>
 
               flows               every flow and table sync: kind, source, target, state, node, lag, rate, DLQ
               flow <id>           one flow or table sync, hop by hop
@@ -56,6 +59,9 @@ public final class AdminCli {
 
               --url    admin API of any node (env MOOSE_ADMIN_URL, default http://127.0.0.1:8558)
               --token  admin token (env MOOSE_ADMIN_TOKEN)
+              --truststore  for an https:// URL: a PKCS12 or JKS file with the certificates to trust,
+                       e.g. the nodes' self-signed one (env MOOSE_ADMIN_TRUSTSTORE; its password from
+                       env MOOSE_ADMIN_TRUSTSTORE_PASSWORD); default: the JVM's CAs
               --json   print the node's JSON instead of tables
 
             exit status: 0 ok, 1 failed, 2 usage, 3 node unreachable, 4 token refused,
@@ -87,6 +93,7 @@ public final class AdminCli {
     static int run(String[] args, PrintStream out, PrintStream err, Map<String, String> env, boolean terminal) {
         String url = env.getOrDefault("MOOSE_ADMIN_URL", DEFAULT_URL);
         Optional<String> token = Optional.ofNullable(env.get("MOOSE_ADMIN_TOKEN")).filter(t -> !t.isBlank());
+        Optional<String> truststore = Optional.ofNullable(env.get("MOOSE_ADMIN_TRUSTSTORE")).filter(t -> !t.isBlank());
         boolean json = false;
         Duration interval = DEFAULT_INTERVAL;
         List<String> words = new ArrayList<>();
@@ -99,6 +106,7 @@ public final class AdminCli {
                 switch (option) {
                     case "--url" -> url = value != null ? value : next(it, option);
                     case "--token" -> token = Optional.of(value != null ? value : next(it, option));
+                    case "--truststore" -> truststore = Optional.of(value != null ? value : next(it, option));
                     case "--json" -> json = true;
                     case "--interval" -> interval = Duration.ofMillis(Math.round(
                             Double.parseDouble(value != null ? value : next(it, option)) * 1000));
@@ -123,7 +131,16 @@ public final class AdminCli {
             err.print(USAGE_TEXT);
             return USAGE;
         }
-        AdminCli cli = new AdminCli(new AdminClient(url, token), out, err, json, terminal, interval);
+        Optional<SSLContext> tls;
+        try {
+            tls = truststore.map(file -> TlsSettings.clientContext(Path.of(file),
+                    env.getOrDefault("MOOSE_ADMIN_TRUSTSTORE_PASSWORD", "").toCharArray(), "PKCS12",
+                    "--truststore", "MOOSE_ADMIN_TRUSTSTORE_PASSWORD"));
+        } catch (IllegalArgumentException e) {
+            err.println("moose: " + e.getMessage());
+            return USAGE;
+        }
+        AdminCli cli = new AdminCli(new AdminClient(url, token, tls), out, err, json, terminal, interval);
         try {
             return cli.dispatch(words.get(0), words.subList(1, words.size()));
         } catch (AdminClient.Failure f) {

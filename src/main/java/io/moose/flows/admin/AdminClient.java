@@ -3,6 +3,8 @@ package io.moose.flows.admin;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 
+import javax.net.ssl.SSLContext;
+import javax.net.ssl.SSLHandshakeException;
 import java.io.IOException;
 import java.net.ConnectException;
 import java.net.URI;
@@ -53,11 +55,15 @@ final class AdminClient {
 
     private final URI base;
     private final Optional<String> token;
-    private final HttpClient http = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT).build();
+    private final HttpClient http;
 
-    AdminClient(String baseUrl, Optional<String> token) {
+    /** @param tls what an https:// URL trusts; empty = the JVM's default CAs */
+    AdminClient(String baseUrl, Optional<String> token, Optional<SSLContext> tls) {
         this.base = URI.create(baseUrl.endsWith("/") ? baseUrl : baseUrl + "/");
         this.token = token;
+        HttpClient.Builder builder = HttpClient.newBuilder().connectTimeout(CONNECT_TIMEOUT);
+        tls.ifPresent(builder::sslContext);
+        this.http = builder.build();
     }
 
     String baseUrl() {
@@ -87,9 +93,16 @@ final class AdminClient {
             response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
         } catch (ConnectException | HttpConnectTimeoutException | UnresolvedAddressException e) {
             throw unreachable(e);
+        } catch (SSLHandshakeException e) {
+            throw new Failure(AdminCli.UNREACHABLE, "TLS handshake with " + base + " failed (" + e.getMessage()
+                    + "); to trust the node's certificate give its truststore with --truststore FILE or MOOSE_ADMIN_TRUSTSTORE", null);
         } catch (IOException e) {
             if (e.getCause() instanceof ConnectException || e.getCause() instanceof UnresolvedAddressException) {
                 throw unreachable(e);
+            }
+            if (base.getScheme().equals("http")) {
+                throw new Failure(AdminCli.UNREACHABLE, "request to " + base.resolve(path.substring(1)) + " failed: " + e
+                        + "; if the node's admin port speaks HTTPS (moose-flows.tls.admin), use an https:// URL", null);
             }
             throw new Failure(AdminCli.UNREACHABLE, "request to " + base.resolve(path.substring(1)) + " failed: " + e, null);
         } catch (InterruptedException e) {

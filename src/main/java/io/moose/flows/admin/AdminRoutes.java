@@ -114,9 +114,11 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                             entity(Unmarshaller.entityToString(), text -> completeWithFuture(plan(text, true)))))),
                     path("shards", () -> get(() -> read(() -> completeWithFuture(shards())))),
                     path("metrics", () -> get(() -> read(() -> completeWithFuture(metrics())))),
-                    // The address has slashes (akka://system@host:port), so it is the rest of the path.
+                    // The address has slashes (akka://system@host:port), so it is the rest of the path; only
+                    // .../leave and .../down are routes (AdminRoutesAreAllListedIT: docs/admin-routes.md).
                     pathPrefix(PathMatchers.segment("cluster").slash("members"), () -> post(() ->
-                            path(PathMatchers.remaining(), rest -> change(() -> completeWithFuture(member(rest)))))),
+                            path(PathMatchers.remaining(), rest -> rest.endsWith("/leave") || rest.endsWith("/down")
+                                    ? change(() -> completeWithFuture(member(rest))) : reject()))),
                     // Management's read-only /cluster routes (members, shards), served here so they
                     // follow protect-reads like every other read (moose-akka.conf turns off its own).
                     pathPrefixTest("cluster", () -> read(() -> managementClusterReads)));
@@ -234,7 +236,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         /**
          * {@code POST /cluster/members/{address}/leave} or {@code .../down}: what Management's own
          * {@code PUT/DELETE /cluster/members/{address}} did without a token. 400 for an address that
-         * cannot be read, 404 for an address that is not a member or an operation other than these two.
+         * cannot be read, 404 for an address that is not a member (other operations are no route).
          */
         private CompletionStage<HttpResponse> member(String rest) {
             int slash = rest.lastIndexOf('/');

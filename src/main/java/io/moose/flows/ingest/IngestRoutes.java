@@ -51,11 +51,13 @@ final class IngestRoutes extends AllDirectives {
     private static final String BEARER = "Bearer ";
 
     /**
-     * Numbers are kept exactly as sent (no double rounding) and a body with trailing garbage or a
-     * field given twice is rejected instead of silently keeping one value.
+     * A body with trailing garbage or a field given twice is rejected instead of silently keeping one
+     * value. A fraction or exponent is read as the double a Float64 stores (rounded once, correctly)
+     * and written to Kafka as that double's shortest text, which the sink reads back as the same
+     * double. Decimals were kept before, but a decimal has no negative zero: -0.0 was stored as 0
+     * (WhatIngestAcceptsIsStoredByteForByteIT).
      */
     private static final ObjectMapper JSON = new ObjectMapper()
-            .enable(DeserializationFeature.USE_BIG_DECIMAL_FOR_FLOATS)
             .enable(DeserializationFeature.FAIL_ON_TRAILING_TOKENS)
             .enable(JsonParser.Feature.STRICT_DUPLICATE_DETECTION);
 

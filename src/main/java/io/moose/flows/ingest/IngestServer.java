@@ -2,6 +2,8 @@ package io.moose.flows.ingest;
 
 import akka.actor.typed.ActorSystem;
 import akka.http.javadsl.Http;
+import akka.http.javadsl.HttpsConnectionContext;
+import akka.http.javadsl.ServerBuilder;
 import akka.http.javadsl.ServerBinding;
 import akka.stream.Materializer;
 import com.typesafe.config.Config;
@@ -9,8 +11,10 @@ import io.micrometer.core.instrument.MeterRegistry;
 import io.moose.flows.kafka.KafkaSettings;
 import io.moose.flows.model.ProjectDefinition;
 import io.moose.flows.model.TopicNames;
+import io.moose.flows.node.TlsSettings;
 
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.atomic.AtomicReference;
 
@@ -30,14 +34,19 @@ public final class IngestServer {
         this.unbindDeadline = unbindDeadline;
     }
 
-    /** Binds {@code moose-flows.ingest.interface:port} (port 0 picks a free one, see {@link #port()}). */
+    /**
+     * Binds {@code moose-flows.ingest.interface:port} (port 0 picks a free one, see {@link #port()}),
+     * over HTTPS when {@code moose-flows.tls.ingest} is on.
+     */
     public static CompletionStage<IngestServer> start(ActorSystem<?> system, Config config, ProjectDefinition definition,
                                                       TopicNames names, MeterRegistry metrics) {
         IngestSettings settings = IngestSettings.from(config);
         TransactionalWriter writer = new TransactionalWriter(KafkaSettings.from(config), settings, names);
         AtomicReference<ProjectDefinition> current = new AtomicReference<>(definition);
         IngestRoutes routes = new IngestRoutes(current::get, names, settings, writer, Materializer.matFromSystem(system), metrics);
-        return Http.get(system).newServerAt(settings.iface(), settings.port())
+        ServerBuilder server = Http.get(system).newServerAt(settings.iface(), settings.port());
+        Optional<HttpsConnectionContext> https = TlsSettings.from(config).ingest();
+        return https.map(server::enableHttps).orElse(server)
                 .bind(routes.route())
                 .handle((binding, failure) -> {
                     if (failure != null) {

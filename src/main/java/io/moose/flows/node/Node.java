@@ -15,6 +15,7 @@ import akka.cluster.typed.Join;
 import akka.cluster.typed.Subscribe;
 import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
+import akka.http.javadsl.Http;
 import com.typesafe.config.Config;
 import io.moose.flows.flow.FlowActor;
 import io.moose.flows.migration.MigrationActor;
@@ -148,7 +149,11 @@ public final class Node {
     }
 
     private static void joinCluster(ActorSystem<Void> system, Config config) {
-        AkkaManagement.get(system).start();
+        TlsSettings tls = TlsSettings.from(config);
+        // Cluster Bootstrap probes the other nodes' admin ports with Akka HTTP's default client
+        // context: with HTTPS there, it must trust their certificates.
+        tls.client().ifPresent(Http.get(system)::setDefaultClientHttpsContext);
+        AkkaManagement.get(system).start(management -> tls.admin().map(management::withHttpsConnectionContext).orElse(management));
         if (config.getBoolean("moose-flows.node.bootstrap")) {
             ClusterBootstrap.get(system).start();
         } else if (config.getStringList("moose-flows.node.seed-nodes").isEmpty()) {

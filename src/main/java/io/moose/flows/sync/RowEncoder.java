@@ -87,7 +87,7 @@ public final class RowEncoder {
             absentValues[i] = absentValue(columns[i]);
             if (absentValues[i] != null) {
                 RowBuffer field = new RowBuffer();
-                writeField(absentValues[i], field);
+                writeField(columns[i], absentValues[i], field);
                 absentFields[i] = field.toByteArray();
             }
         }
@@ -219,7 +219,8 @@ public final class RowEncoder {
                 }
                 seen[index] = true;
                 scratch.fieldStarts[index] = fields.size();
-                if (!copyValue(p, columns[index], scratch.tabSeparated, scratch)) {
+                ValueSink sink = columns[index].type() == ColumnType.FLOAT64 ? scratch.float64Bits : scratch.tabSeparated;
+                if (!copyValue(p, columns[index], sink, scratch)) {
                     return false;
                 }
                 scratch.fieldEnds[index] = fields.size();
@@ -433,7 +434,7 @@ public final class RowEncoder {
             if (i > 0) {
                 row.write(TabSeparatedText.FIELD_SEPARATOR);
             }
-            writeField(storedValue(record, columns[i]), row);
+            writeField(columns[i], storedValue(record, columns[i]), row);
         }
         writeCoordinates(scratch.topicField(topic), partition, offset, row);
         row.copyTo(out);
@@ -487,10 +488,13 @@ public final class RowEncoder {
 
     /**
      * Writes a stored value as the TabSeparated field ClickHouse reads as what it reads from the JSON
-     * path's value: numbers in the text the JSON generator prints, booleans already converted to 1/0.
+     * path's value: numbers in the text the JSON generator prints, booleans already converted to 1/0;
+     * except a Float64, which goes as the bits of its double (the ingress converts them, see SinkFence).
      */
-    private static void writeField(JsonNode converted, RowBuffer out) {
-        if (converted.isNull()) {
+    private static void writeField(Column column, JsonNode converted, RowBuffer out) {
+        if (column.type() == ColumnType.FLOAT64 && !converted.isNull()) {
+            TabSeparatedText.writeFloat64Bits(converted.doubleValue(), out);
+        } else if (converted.isNull()) {
             out.write(TabSeparatedText.NULL);
         } else if (converted.isTextual()) {
             TabSeparatedText.writeString(converted.textValue(), out);
@@ -586,10 +590,48 @@ public final class RowEncoder {
         }
     }
 
+    /**
+     * A Float64 column's values as TabSeparated fields: the bits of the double each number rounds to
+     * (Java's conversions round correctly; the tree path's doubleValue gives the same double), which
+     * the ingress turns back into that double. Strings never reach a Float64 column here.
+     */
+    private record Float64Bits(RowBuffer out) implements ValueSink {
+        @Override
+        public void writeNull() {
+            out.write(TabSeparatedText.NULL);
+        }
+
+        @Override
+        public void writeString(char[] text, int from, int length) {
+            throw new IllegalStateException("a string is no Float64 value");
+        }
+
+        @Override
+        public void writeNumber(int value) {
+            TabSeparatedText.writeFloat64Bits(value, out);
+        }
+
+        @Override
+        public void writeNumber(long value) {
+            TabSeparatedText.writeFloat64Bits(value, out);
+        }
+
+        @Override
+        public void writeNumber(BigInteger value) {
+            TabSeparatedText.writeFloat64Bits(value.doubleValue(), out);
+        }
+
+        @Override
+        public void writeNumber(double value) {
+            TabSeparatedText.writeFloat64Bits(value, out);
+        }
+    }
+
     /** One thread's reusable buffers for streaming a row. */
     private static final class Scratch {
         final RowBuffer row = new RowBuffer();
         final TabSeparatedValues tabSeparated = new TabSeparatedValues(row);
+        final Float64Bits float64Bits = new Float64Bits(row);
         boolean[] seen = new boolean[0];
         /** Where each column's TabSeparated field lies in {@code row}, for the columns seen. */
         int[] fieldStarts = new int[0];

@@ -75,6 +75,15 @@ final class TabSeparatedText {
     }
 
     /**
+     * A Float64 column's value as the ingress takes it (see SinkFence): the unsigned decimal of the
+     * double's 64 bits, which ClickHouse reads exactly, where its reading of a float's text may be a
+     * bit off. NaN is written in its canonical form.
+     */
+    static void writeFloat64Bits(double value, RowBuffer out) {
+        out.writeAscii(Long.toUnsignedString(Double.doubleToLongBits(value)));
+    }
+
+    /**
      * A double as the JSON path prints it (Double.toString, which ClickHouse parses to the same
      * double). The non-finite ones, which the JSON path writes as the strings "Infinity" and "NaN",
      * are written in ClickHouse's own spelling, which every version reads back as the same value.

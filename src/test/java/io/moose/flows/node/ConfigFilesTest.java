@@ -42,7 +42,9 @@ class ConfigFilesTest {
             "MOOSE_ADMIN_TOKEN", "admin-token",
             "MOOSE_INGEST_API_KEY", "ingest-key",
             "MOOSE_JOURNAL_PASSWORD", "journal-password",
-            "CLICKHOUSE_PASSWORD", "clickhouse-password");
+            "CLICKHOUSE_PASSWORD", "clickhouse-password",
+            "MOOSE_TLS_KEYSTORE_PASSWORD", "keystore-password",
+            "MOOSE_TLS_TRUSTSTORE_PASSWORD", "truststore-password");
 
     static Stream<Path> confFiles() throws IOException {
         try (Stream<Path> files = Files.list(CONF)) {

@@ -50,6 +50,25 @@ public final class IngestClient {
         return http.send(request, HttpResponse.BodyHandlers.discarding()).statusCode();
     }
 
+    /** A reply to {@link #postRaw}: status, body, and how long the request took from send to last byte. */
+    public record Reply(int status, String body, Duration took) {
+        public com.fasterxml.jackson.databind.JsonNode json() throws IOException {
+            return JSON.readTree(body);
+        }
+    }
+
+    /** Posts {@code body} as is to {@code path} (e.g. /ingest/Model/0.1), with {@code contentType} unless null. */
+    public Reply postRaw(String path, byte[] body, String contentType) throws IOException, InterruptedException {
+        HttpRequest.Builder request = HttpRequest.newBuilder(URI.create(baseUrl + path)).timeout(TIMEOUT)
+                .POST(HttpRequest.BodyPublishers.ofByteArray(body));
+        if (contentType != null) {
+            request.header("Content-Type", contentType);
+        }
+        long start = System.nanoTime();
+        HttpResponse<String> response = http.send(request.build(), HttpResponse.BodyHandlers.ofString());
+        return new Reply(response.statusCode(), response.body(), Duration.ofNanos(System.nanoTime() - start));
+    }
+
     /** Ingests {@code count} UserActivity records of {@code version} with ids prefix-0.. in batches; all must be accepted. */
     public void ingestUserActivity(String version, String prefix, int count, int batch) throws IOException, InterruptedException {
         for (int from = 0; from < count; from += batch) {
