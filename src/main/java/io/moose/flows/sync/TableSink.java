@@ -16,6 +16,7 @@ import io.moose.flows.hop.HopContext;
 import io.moose.flows.hop.RunFencedException;
 import io.moose.flows.hop.SupervisedHop;
 import io.moose.flows.kafka.KafkaClients;
+import io.moose.flows.kafka.ReadableLag;
 import io.moose.flows.kafka.TopicOffsets;
 import io.moose.flows.model.ModelVersion;
 import org.apache.kafka.clients.admin.Admin;
@@ -74,6 +75,7 @@ public final class TableSink {
     private final TableSinkSettings settings;
     private final ConsumerSettings<byte[], byte[]> consumerSettings;
     private final Admin admin;
+    private final ReadableLag lag;
     private final ClickHouse clickhouse;
     private final RowEncoder encoder;
     private final Timer insertTimer;
@@ -99,6 +101,7 @@ public final class TableSink {
         this.consumerSettings = kafka.consumer(group)
                 .withProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(settings.maxPollRecords()));
         this.admin = admin;
+        this.lag = new ReadableLag(kafka.settings());
         this.clickhouse = clickhouse;
         this.encoder = new RowEncoder(version, new ObjectMapper());
         Tags tags = Tags.of("owner", owner, "hop", hop, "table", table);
@@ -114,7 +117,7 @@ public final class TableSink {
     /** The sink under supervision: restarts with backoff, drains on stop, reports status. */
     public SupervisedHop supervised(MeterRegistry registry) {
         return new SupervisedHop(owner, hop, settings.restart(), settings.statusInterval(), settings.stopTimeout(),
-                registry, invalidRecords, () -> TopicOffsets.lag(admin, group, topic), this::run);
+                registry, invalidRecords, () -> lag.of(admin, group, topic), this::run);
     }
 
     /**
