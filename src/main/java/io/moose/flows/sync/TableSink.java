@@ -38,6 +38,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -137,8 +138,13 @@ public final class TableSink {
                             Map<TopicPartition, Long> start = startOffsets(partitions, highest);
                             return reportToGroup(start).thenApply(reported -> {
                                 context.ready();
-                                return batches(start, context)
+                                AtomicInteger unfinished = new AtomicInteger();
+                                return batches(start, context, unfinished)
                                         .via(insert(context, fence))
+                                        .map(inserted -> {
+                                            unfinished.decrementAndGet();
+                                            return inserted;
+                                        })
                                         .via(commitGroup());
                             });
                         })
@@ -166,12 +172,12 @@ public final class TableSink {
 
     /**
      * Every partition from {@code start} (just above the high-water mark), in batches by size and
-     * linger, each encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
+     * linger, or sooner when caught up and {@code unfinished} (batches not yet inserted) is 0, each encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
      * dispatcher (JSON parsing and validation are the sink's main CPU cost).
      */
-    Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context) {
+    Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context, AtomicInteger unfinished) {
         PolledBatches polled = new PolledBatches(consumerSettings, start, settings.batchSize(),
-                settings.linger(), settings.pollTimeout());
+                settings.linger(), settings.pollTimeout(), settings.maxPollRecords(), unfinished);
         context.controlledBy(polled);
         return polled.source()
                 .via(Flow.fromMaterializer((materializer, attributes) -> Flow.<List<ConsumerRecord<byte[], byte[]>>>create()
