@@ -25,9 +25,11 @@ import java.util.concurrent.Executors;
  * its last record, below the marker that follows it: counted as end minus committed, an idle flow
  * showed a lag of one per partition forever.
  *
- * <p>Where the gap is small ({@value #COUNT_BELOW} offsets or fewer) its records are counted with a
- * read_committed consumer, once per (committed, end) pair: an idle flow pays one read, then none.
- * A larger gap is reported as it is (markers are then a rounding error).
+ * <p>Where the gap is small ({@value #COUNT_BELOW} offsets or fewer) and the same as at the previous
+ * probe (the group and the topic are at rest), its records are counted with a read_committed
+ * consumer, once per (committed, end) pair: an idle flow pays one read, then none, and shows 0 from
+ * its second probe on. A gap that moves, or a larger one, is reported as it is: while records flow,
+ * the markers among them are a rounding error and not worth a consumer per probe.
  */
 public final class ReadableLag {
 
@@ -46,6 +48,7 @@ public final class ReadableLag {
 
     private final Map<String, Object> consumerProperties;
     private final Map<TopicPartition, Map.Entry<Gap, Long>> counted = new ConcurrentHashMap<>();
+    private final Map<TopicPartition, Gap> previous = new ConcurrentHashMap<>();
 
     public ReadableLag(KafkaSettings kafka) {
         Map<String, Object> props = new HashMap<>(kafka.commonClientProperties());
@@ -83,7 +86,8 @@ public final class ReadableLag {
             Gap gap = e.getValue();
             long size = Math.max(0, gap.to() - gap.from());
             Map.Entry<Gap, Long> known = counted.get(e.getKey());
-            if (size == 0 || size > COUNT_BELOW) {
+            boolean atRest = gap.equals(previous.put(e.getKey(), gap));
+            if (size == 0 || size > COUNT_BELOW || !atRest) {
                 lag += size;
             } else if (known != null && known.getKey().equals(gap)) {
                 lag += known.getValue();
