@@ -27,7 +27,8 @@ import java.util.concurrent.atomic.AtomicInteger;
  * batches of at most {@code batchSize} that wait at most {@code linger} after their first record.
  *
  * <p>A batch goes out before its linger once the consumer has caught up (a poll returned fewer
- * than {@code max.poll.records}) and no earlier batch is still unfinished downstream (counted in
+ * than {@code max.poll.records}), at least {@code minInterval} after the previous batch, and no
+ * earlier batch is still unfinished downstream (counted in
  * {@code unfinished}: emitted here, released by the sink after its INSERT). An idle sink so inserts
  * a record a poll after it arrives; a busy one gathers while its INSERT runs, so batches grow with
  * the load (group commit) instead of becoming one INSERT per poll.
@@ -45,6 +46,7 @@ final class PolledBatches implements Consumer.Control {
     private final Duration pollTimeout;
     private final int maxPollRecords;
     private final AtomicInteger unfinished;
+    private final long minIntervalNanos;
     private final CompletableFuture<Done> closed = new CompletableFuture<>();
     private volatile boolean stopRequested;
     private volatile boolean opened;
@@ -54,7 +56,8 @@ final class PolledBatches implements Consumer.Control {
     private static final Duration BUSY_POLL = Duration.ofMillis(10);
 
     PolledBatches(ConsumerSettings<byte[], byte[]> settings, Map<TopicPartition, Long> start, int batchSize, Duration linger,
-                  Duration pollTimeout, int maxPollRecords, AtomicInteger unfinished) {
+                  Duration pollTimeout, int maxPollRecords, AtomicInteger unfinished, Duration minInterval) {
+        this.minIntervalNanos = minInterval.toNanos();
         this.maxPollRecords = maxPollRecords;
         this.unfinished = unfinished;
         this.settings = settings;
@@ -87,6 +90,7 @@ final class PolledBatches implements Consumer.Control {
         private long firstPendingNanos;
         /** The last poll returned less than a full poll: nothing more is waiting in Kafka right now. */
         private boolean caughtUp;
+        private long lastTakenNanos = System.nanoTime() - minIntervalNanos;
 
         Reader(org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer) {
             this.consumer = consumer;
@@ -135,7 +139,7 @@ final class PolledBatches implements Consumer.Control {
                 return Optional.of(take(batchSize));
             }
             if (!pending.isEmpty() && (System.nanoTime() - firstPendingNanos >= lingerNanos
-                    || caughtUp && unfinished.get() == 0)) {
+                    || caughtUp && unfinished.get() == 0 && System.nanoTime() - lastTakenNanos >= minIntervalNanos)) {
                 return Optional.of(take(pending.size()));
             }
             return Optional.empty();
@@ -146,6 +150,7 @@ final class PolledBatches implements Consumer.Control {
             List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(head);
             head.clear();
             firstPendingNanos = System.nanoTime();
+            lastTakenNanos = firstPendingNanos;
             unfinished.incrementAndGet();
             return batch;
         }

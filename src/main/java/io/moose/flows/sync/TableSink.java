@@ -177,7 +177,7 @@ public final class TableSink {
      */
     Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context, AtomicInteger unfinished) {
         PolledBatches polled = new PolledBatches(consumerSettings, start, settings.batchSize(),
-                settings.linger(), settings.pollTimeout(), settings.maxPollRecords(), unfinished);
+                settings.linger(), settings.pollTimeout(), settings.maxPollRecords(), unfinished, settings.minInsertInterval());
         context.controlledBy(polled);
         return polled.source()
                 .via(Flow.fromMaterializer((materializer, attributes) -> Flow.<List<ConsumerRecord<byte[], byte[]>>>create()

@@ -40,7 +40,7 @@ class PolledBatchesIT {
             dp.createTopics(Set.of(topic));
             PolledBatches polled = new PolledBatches(new KafkaClients(dp.system, dp.kafka).consumer("polled-batches-it"),
                     Map.of(new TopicPartition(topic, 0), 0L), dp.sinkSettings.batchSize(), dp.sinkSettings.linger(),
-                    dp.sinkSettings.pollTimeout(), dp.sinkSettings.maxPollRecords(), new AtomicInteger());
+                    dp.sinkSettings.pollTimeout(), dp.sinkSettings.maxPollRecords(), new AtomicInteger(), dp.sinkSettings.minInsertInterval());
             UniqueKillSwitch killSwitch = polled.source()
                     .viaMat(KillSwitches.single(), Keep.right())
                     .to(Sink.ignore())
@@ -69,7 +69,7 @@ class PolledBatchesIT {
                 start.put(new TopicPartition(topic, p), 0L);
             }
             PolledBatches polled = new PolledBatches(new KafkaClients(dp.system, dp.kafka).consumer("polled-batches-it"),
-                    start, 1_000, Duration.ofMinutes(10), dp.sinkSettings.pollTimeout(), dp.sinkSettings.maxPollRecords(), unfinished);
+                    start, 1_000, Duration.ofMinutes(10), dp.sinkSettings.pollTimeout(), dp.sinkSettings.maxPollRecords(), unfinished, dp.sinkSettings.minInsertInterval());
             BlockingQueue<List<ConsumerRecord<byte[], byte[]>>> emitted = new LinkedBlockingQueue<>();
             UniqueKillSwitch killSwitch = polled.source()
                     .viaMat(KillSwitches.single(), Keep.right())
