@@ -10,7 +10,7 @@ import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.SupervisedHop;
 import io.moose.flows.kafka.KafkaClients;
 import io.moose.flows.kafka.KafkaSettings;
-import io.moose.flows.kafka.TopicOffsets;
+import io.moose.flows.kafka.ReadableLag;
 import io.moose.flows.model.DefinitionException;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.Hop;
@@ -134,8 +134,9 @@ public final class FlowRunner {
     private SupervisedHop topicHop(Hop hop, Set<String> inputTopics, Counter diverted, SupervisedHop.RunFactory run) {
         String group = names.consumerGroup(flow.id(), hop);
         Admin probeAdmin = admin;
+        ReadableLag lag = new ReadableLag(kafka.settings());
         return new SupervisedHop(flow.id(), hop.id(), flowSettings.restart(), flowSettings.statusInterval(),
-                flowSettings.stopTimeout(), registry, diverted, () -> TopicOffsets.lag(probeAdmin, group, inputTopics), run);
+                flowSettings.stopTimeout(), registry, diverted, () -> lag.of(probeAdmin, group, inputTopics), run);
     }
 
     /** Drains every hop (each commits its last transaction or insert) and completes when all stopped. */

@@ -43,8 +43,9 @@ import java.util.function.Supplier;
 
 /**
  * {@code POST /ingest/{Model}/{version}} and {@code POST /ingest/{Model}} (latest version), design
- * section 6. A request is validated whole before anything is written, and written as one Kafka
- * transaction, so a rejected or failed request leaves nothing visible.
+ * section 6. A request is validated whole before anything is written, and written as one producer
+ * batch or one Kafka transaction ({@link TransactionalWriter}), so readers see all of it or none; a
+ * rejected request leaves nothing, a 503 nothing, a 504 all or nothing (not known which).
  */
 final class IngestRoutes extends AllDirectives {
 
@@ -244,6 +245,10 @@ final class IngestRoutes extends AllDirectives {
         }
         if (cause instanceof TransactionalWriter.Unavailable) {
             return json(StatusCodes.SERVICE_UNAVAILABLE, error(cause.getMessage() + "; nothing was written, retry later"));
+        }
+        if (cause instanceof TransactionalWriter.OutcomeUnknown) {
+            return json(StatusCodes.GATEWAY_TIMEOUT, error(cause.getMessage() + "; the request's records were either all "
+                    + "written or none, which is not known: a retry may store them twice").put("outcome", "unknown"));
         }
         return json(StatusCodes.INTERNAL_SERVER_ERROR, error("ingest failed: " + cause));
     }

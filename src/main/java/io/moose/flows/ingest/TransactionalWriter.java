@@ -35,8 +35,9 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
 
 /**
- * Writes requests' records inside Kafka transactions on a small pool of transactional producers, so
- * readers at read_committed see all records of a request or none. Requests that queue up while the
+ * Writes requests' records so readers at read_committed see all records of a request or none: a
+ * request that fits one producer batch goes to {@link SingleBatchWriter} (no transaction), any
+ * other inside a Kafka transaction on a small pool of transactional producers. Requests that queue up while the
  * producers are busy share one transaction (group commit, up to
  * {@code ingest.max-records-per-transaction} records), so small requests do not each pay a commit.
  * A request not committed within the produce timeout is never committed later: the caller has
@@ -56,7 +57,17 @@ final class TransactionalWriter implements AutoCloseable {
         }
     }
 
-    private enum State { PENDING, COMMITTING, DONE }
+    /**
+     * Kafka did not confirm a write that may have reached it (a batch sent, then timed out): all of
+     * the request's records are written or none, and which is not known.
+     */
+    static final class OutcomeUnknown extends RuntimeException {
+        OutcomeUnknown(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    enum State { PENDING, COMMITTING, DONE }
 
     private static final Logger log = LoggerFactory.getLogger(TransactionalWriter.class);
 
@@ -70,8 +81,10 @@ final class TransactionalWriter implements AutoCloseable {
     private final AtomicInteger initialised = new AtomicInteger();
     private final CompletableFuture<Void> warm = new CompletableFuture<>();
 
+    private final SingleBatchWriter singleBatch;
+
     /** One request's records and how its caller is answered. */
-    private record Pending(String topic, List<byte[]> values, AtomicReference<State> state, CompletableFuture<Void> result) {
+    record Pending(String topic, List<byte[]> values, AtomicReference<State> state, CompletableFuture<Void> result) {
     }
 
     TransactionalWriter(KafkaSettings kafka, IngestSettings settings, TopicNames names) {
@@ -85,6 +98,7 @@ final class TransactionalWriter implements AutoCloseable {
             idle.add(new Slot(config));
         }
         this.maxRecordBytes = largest;
+        this.singleBatch = new SingleBatchWriter(kafka, settings, largest, this::writeTransactionally);
         AtomicInteger threadNumber = new AtomicInteger();
         this.workers = Executors.newFixedThreadPool(settings.producers(), r -> daemon(r, "ingest-producer-" + threadNumber.getAndIncrement()));
         this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ingest-produce-timeout"));
@@ -133,7 +147,23 @@ final class TransactionalWriter implements AutoCloseable {
                         + settings.produceTimeout().toMillis() + " ms (moose-flows.ingest.produce-timeout)", null));
             }
         }, settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        waiting.add(new Pending(topic, values, state, result));
+        Pending request = new Pending(topic, values, state, result);
+        long bytes = SingleBatchWriter.batchBytes(values);
+        if (singleBatch.mayTake(bytes)) {
+            singleBatch.write(request, (int) bytes);
+        } else {
+            writeTransactionally(request);
+        }
+        return result;
+    }
+
+    /** The single-batch path, for tests. */
+    SingleBatchWriter singleBatch() {
+        return singleBatch;
+    }
+
+    private void writeTransactionally(Pending request) {
+        waiting.add(request);
         workers.execute(() -> {
             // As many workers as slots: a running task always finds one.
             Slot slot = idle.remove();
@@ -145,7 +175,6 @@ final class TransactionalWriter implements AutoCloseable {
                 idle.add(slot);
             }
         });
-        return result;
     }
 
     /**
@@ -154,6 +183,7 @@ final class TransactionalWriter implements AutoCloseable {
      * writer closes. The result completes once every producer has been initialised.
      */
     CompletionStage<Void> warmUp(List<String> topics) {
+        singleBatch.warmUp(topics);
         for (int i = 0; i < settings.producers(); i++) {
             warmOne(topics);
         }
@@ -213,6 +243,7 @@ final class TransactionalWriter implements AutoCloseable {
 
     @Override
     public void close() {
+        singleBatch.close();
         workers.shutdown();
         timer.shutdownNow();
         try {

@@ -55,27 +55,6 @@ public final class TopicOffsets {
                 });
     }
 
-    /**
-     * Records of {@code topic} the group has not committed: per partition the end offset minus the
-     * committed offset, or minus the beginning (counted as 0) when the group has no offset there.
-     */
-    public static CompletionStage<Long> lag(Admin admin, String group, String topic) {
-        return partitions(admin, topic).thenCompose(partitions ->
-                endOffsets(admin, partitions).thenCombine(committed(admin, group), (ends, committed) ->
-                        ends.entrySet().stream()
-                                .mapToLong(e -> Math.max(0, e.getValue() - committed.getOrDefault(e.getKey(), 0L)))
-                                .sum()));
-    }
-
-    /** Lag of a group that reads several topics: the sum over all of them. */
-    public static CompletionStage<Long> lag(Admin admin, String group, java.util.Collection<String> topics) {
-        CompletionStage<Long> total = java.util.concurrent.CompletableFuture.completedFuture(0L);
-        for (String topic : topics) {
-            total = total.thenCombine(lag(admin, group, topic), Long::sum);
-        }
-        return total;
-    }
-
     /** Writes committed offsets for a group with no active members (e.g. a sink that assigns manually). */
     public static CompletionStage<Void> commit(Admin admin, String group, Map<TopicPartition, Long> nextOffsets) {
         Map<TopicPartition, OffsetAndMetadata> offsets = new HashMap<>();

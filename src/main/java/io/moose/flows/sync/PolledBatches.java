@@ -19,11 +19,19 @@ import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
+import java.util.concurrent.atomic.AtomicInteger;
 
 /**
  * A table sink's input as whole batches: a Kafka consumer assigned to every partition from given
  * offsets, polled on demand on the stream's blocking-IO dispatcher, its records gathered into
  * batches of at most {@code batchSize} that wait at most {@code linger} after their first record.
+ *
+ * <p>A batch goes out before its linger once the consumer has caught up (a poll returned fewer
+ * than {@code max.poll.records}), at least {@code minInterval} after the previous batch, and no
+ * earlier batch is still unfinished downstream (counted in
+ * {@code unfinished}: emitted here, released by the sink after its INSERT). An idle sink so inserts
+ * a record a poll after it arrives; a busy one gathers while its INSERT runs, so batches grow with
+ * the load (group commit) instead of becoming one INSERT per poll.
  *
  * <p>The sink used Alpakka's plain source, one stream element per record, grouped again
  * downstream: in ops/bench a third of the sink's CPU went to moving single records through the
@@ -36,13 +44,22 @@ final class PolledBatches implements Consumer.Control {
     private final int batchSize;
     private final long lingerNanos;
     private final Duration pollTimeout;
+    private final int maxPollRecords;
+    private final AtomicInteger unfinished;
+    private final long minIntervalNanos;
     private final CompletableFuture<Done> closed = new CompletableFuture<>();
     private volatile boolean stopRequested;
     private volatile boolean opened;
 
     /** @param start first offset to read per partition; records below it are dropped even if a reset serves them */
+    /** How often a caught-up reader with records gathered looks whether the sink is free again. */
+    private static final Duration BUSY_POLL = Duration.ofMillis(10);
+
     PolledBatches(ConsumerSettings<byte[], byte[]> settings, Map<TopicPartition, Long> start, int batchSize, Duration linger,
-                  Duration pollTimeout) {
+                  Duration pollTimeout, int maxPollRecords, AtomicInteger unfinished, Duration minInterval) {
+        this.minIntervalNanos = minInterval.toNanos();
+        this.maxPollRecords = maxPollRecords;
+        this.unfinished = unfinished;
         this.settings = settings;
         this.start = Map.copyOf(start);
         this.batchSize = batchSize;
@@ -71,6 +88,9 @@ final class PolledBatches implements Consumer.Control {
         private final org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
         private final List<ConsumerRecord<byte[], byte[]>> pending = new ArrayList<>();
         private long firstPendingNanos;
+        /** The last poll returned less than a full poll: nothing more is waiting in Kafka right now. */
+        private boolean caughtUp;
+        private long lastTakenNanos = System.nanoTime() - minIntervalNanos;
 
         Reader(org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer) {
             this.consumer = consumer;
@@ -92,9 +112,13 @@ final class PolledBatches implements Consumer.Control {
                 return ready;
             }
             long waited = System.nanoTime() - firstPendingNanos;
-            Duration wait = pending.isEmpty() ? pollTimeout
-                    : Duration.ofNanos(Math.min(pollTimeout.toNanos(), lingerNanos - waited));
-            ConsumerRecords<byte[], byte[]> polled = consumer.poll(wait);
+            long waitNanos = pending.isEmpty() ? pollTimeout.toNanos() : Math.min(pollTimeout.toNanos(), lingerNanos - waited);
+            if (!pending.isEmpty() && caughtUp) {
+                // Only an unfinished INSERT holds this batch back: look again soon.
+                waitNanos = Math.min(waitNanos, BUSY_POLL.toNanos());
+            }
+            ConsumerRecords<byte[], byte[]> polled = consumer.poll(Duration.ofNanos(Math.max(0, waitNanos)));
+            caughtUp = polled.count() < maxPollRecords;
             for (TopicPartition partition : polled.partitions()) {
                 // The seek already starts above the mark; this guards against a reset to an earlier offset.
                 long first = start.getOrDefault(partition, 0L);
@@ -114,7 +138,8 @@ final class PolledBatches implements Consumer.Control {
             if (pending.size() >= batchSize) {
                 return Optional.of(take(batchSize));
             }
-            if (!pending.isEmpty() && System.nanoTime() - firstPendingNanos >= lingerNanos) {
+            if (!pending.isEmpty() && (System.nanoTime() - firstPendingNanos >= lingerNanos
+                    || caughtUp && unfinished.get() == 0 && System.nanoTime() - lastTakenNanos >= minIntervalNanos)) {
                 return Optional.of(take(pending.size()));
             }
             return Optional.empty();
@@ -125,6 +150,8 @@ final class PolledBatches implements Consumer.Control {
             List<ConsumerRecord<byte[], byte[]>> batch = new ArrayList<>(head);
             head.clear();
             firstPendingNanos = System.nanoTime();
+            lastTakenNanos = firstPendingNanos;
+            unfinished.incrementAndGet();
             return batch;
         }
 

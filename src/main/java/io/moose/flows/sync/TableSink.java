@@ -16,6 +16,7 @@ import io.moose.flows.hop.HopContext;
 import io.moose.flows.hop.RunFencedException;
 import io.moose.flows.hop.SupervisedHop;
 import io.moose.flows.kafka.KafkaClients;
+import io.moose.flows.kafka.ReadableLag;
 import io.moose.flows.kafka.TopicOffsets;
 import io.moose.flows.model.ModelVersion;
 import org.apache.kafka.clients.admin.Admin;
@@ -37,6 +38,7 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 
 /**
@@ -74,6 +76,7 @@ public final class TableSink {
     private final TableSinkSettings settings;
     private final ConsumerSettings<byte[], byte[]> consumerSettings;
     private final Admin admin;
+    private final ReadableLag lag;
     private final ClickHouse clickhouse;
     private final RowEncoder encoder;
     private final Timer insertTimer;
@@ -99,6 +102,7 @@ public final class TableSink {
         this.consumerSettings = kafka.consumer(group)
                 .withProperty(ConsumerConfig.MAX_POLL_RECORDS_CONFIG, String.valueOf(settings.maxPollRecords()));
         this.admin = admin;
+        this.lag = new ReadableLag(kafka.settings());
         this.clickhouse = clickhouse;
         this.encoder = new RowEncoder(version, new ObjectMapper());
         Tags tags = Tags.of("owner", owner, "hop", hop, "table", table);
@@ -114,7 +118,7 @@ public final class TableSink {
     /** The sink under supervision: restarts with backoff, drains on stop, reports status. */
     public SupervisedHop supervised(MeterRegistry registry) {
         return new SupervisedHop(owner, hop, settings.restart(), settings.statusInterval(), settings.stopTimeout(),
-                registry, invalidRecords, () -> TopicOffsets.lag(admin, group, topic), this::run);
+                registry, invalidRecords, () -> lag.of(admin, group, topic), this::run);
     }
 
     /**
@@ -134,8 +138,13 @@ public final class TableSink {
                             Map<TopicPartition, Long> start = startOffsets(partitions, highest);
                             return reportToGroup(start).thenApply(reported -> {
                                 context.ready();
-                                return batches(start, context)
+                                AtomicInteger unfinished = new AtomicInteger();
+                                return batches(start, context, unfinished)
                                         .via(insert(context, fence))
+                                        .map(inserted -> {
+                                            unfinished.decrementAndGet();
+                                            return inserted;
+                                        })
                                         .via(commitGroup());
                             });
                         })
@@ -163,12 +172,12 @@ public final class TableSink {
 
     /**
      * Every partition from {@code start} (just above the high-water mark), in batches by size and
-     * linger, each encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
+     * linger, or sooner when caught up and {@code unfinished} (batches not yet inserted) is 0, each encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
      * dispatcher (JSON parsing and validation are the sink's main CPU cost).
      */
-    Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context) {
+    Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context, AtomicInteger unfinished) {
         PolledBatches polled = new PolledBatches(consumerSettings, start, settings.batchSize(),
-                settings.linger(), settings.pollTimeout());
+                settings.linger(), settings.pollTimeout(), settings.maxPollRecords(), unfinished, settings.minInsertInterval());
         context.controlledBy(polled);
         return polled.source()
                 .via(Flow.fromMaterializer((materializer, attributes) -> Flow.<List<ConsumerRecord<byte[], byte[]>>>create()

@@ -6,7 +6,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /** moose-flows.sync.*: how every table sink (table sync and a migration's last hop) batches and restarts. */
-public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecords, Duration pollTimeout, int encodeParallelism,
+public record TableSinkSettings(int batchSize, Duration linger, Duration minInsertInterval, int maxPollRecords, Duration pollTimeout, int encodeParallelism,
                                 Duration statusInterval, Duration stopTimeout, RestartSettings restart) {
 
     /** ClickHouse's default max_insert_block_size: a larger INSERT would be split and no longer atomic. */
@@ -24,7 +24,7 @@ public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecor
 
     public static TableSinkSettings from(Config config) {
         Config c = config.getConfig("moose-flows.sync");
-        return new TableSinkSettings(c.getInt("batch-size"), c.getDuration("linger"), c.getInt("max-poll-records"), c.getDuration("poll-timeout"), c.getInt("encode-parallelism"),
+        return new TableSinkSettings(c.getInt("batch-size"), c.getDuration("linger"), c.getDuration("min-insert-interval"), c.getInt("max-poll-records"), c.getDuration("poll-timeout"), c.getInt("encode-parallelism"),
                 c.getDuration("status-interval"), c.getDuration("stop-timeout"), restart(c.getConfig("restart")));
     }
 
@@ -33,10 +33,10 @@ public record TableSinkSettings(int batchSize, Duration linger, int maxPollRecor
     }
 
     public TableSinkSettings withBatchSize(int rows) {
-        return new TableSinkSettings(rows, linger, maxPollRecords, pollTimeout, encodeParallelism, statusInterval, stopTimeout, restart);
+        return new TableSinkSettings(rows, linger, minInsertInterval, maxPollRecords, pollTimeout, encodeParallelism, statusInterval, stopTimeout, restart);
     }
 
     public TableSinkSettings withLinger(Duration newLinger) {
-        return new TableSinkSettings(batchSize, newLinger, maxPollRecords, pollTimeout, encodeParallelism, statusInterval, stopTimeout, restart);
+        return new TableSinkSettings(batchSize, newLinger, minInsertInterval, maxPollRecords, pollTimeout, encodeParallelism, statusInterval, stopTimeout, restart);
     }
 }

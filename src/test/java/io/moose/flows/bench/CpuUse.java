@@ -52,6 +52,11 @@ final class CpuUse {
         }
     }
 
+    /** CPU seconds a process (its every thread) has used so far; 0 when it is gone. */
+    static double cpuSeconds(long pid) {
+        return ticks(Path.of("/proc", Long.toString(pid), "stat")) / (double) TICKS_PER_SECOND;
+    }
+
     Reading now() {
         long jvm = ticks(Path.of("/proc/self/stat")) - compilerTicks();
         long broker = brokerPid == null ? 0 : ticks(Path.of("/proc", brokerPid, "stat"));

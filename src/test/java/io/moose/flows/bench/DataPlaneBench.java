@@ -437,6 +437,12 @@ public final class DataPlaneBench {
     /** Records at a steady rate into UserActivity 0.0; when each becomes visible in its own table and, through a flow, in ParsedActivity 0.0. */
     private static String latency(DataPlaneFixture dp) {
         dp.startEverything();
+        // Latency of a running pipeline, not its start-up: on a loaded machine the hops took 25 s to
+        // reach Kafka and ClickHouse, and every record sent meanwhile counted it.
+        DataPlaneFixture.await("every hop running", Duration.ofMinutes(3), () ->
+                dp.flows().stream().allMatch(f -> f.status().hops().stream().allMatch(h -> h.state() == io.moose.flows.hop.HopState.RUNNING))
+                        && dp.syncs().stream().allMatch(s -> s.status().state() == io.moose.flows.hop.HopState.RUNNING),
+                () -> dp.flows().stream().map(f -> f.status().toString()).toList().toString());
         String topic = dp.names.ingestionTopic(UA_0_0);
         int total = (int) (LATENCY_RATE * LATENCY_RUN.toSeconds());
         long[] sentAt = new long[total];

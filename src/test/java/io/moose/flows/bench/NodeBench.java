@@ -35,7 +35,8 @@ import static io.moose.flows.testing.DataPlaneFixture.join;
 
 /**
  * A running node (target/moose-flows.jar, conf/node.conf) beside its ceilings, in the same run:
- * ingest throughput under {@code wrk} (1-record and 100-record requests) vs a plain kafka-clients
+ * ingest under {@code wrk} (1 record x 8 and x 64 connections, 100 records x 8; req/s, p50/p99, node and
+ * broker CPU per record) vs a plain kafka-clients
  * producer writing the same records, and the initial load of a new version vs ClickHouse's own
  * {@code INSERT INTO new SELECT ... FROM old} of the same rows. Run by {@code ops/bench}; not a test.
  *
@@ -46,7 +47,6 @@ import static io.moose.flows.testing.DataPlaneFixture.join;
 public final class NodeBench {
 
     private static final Duration WRK_RUN = Duration.ofSeconds(Integer.getInteger("bench.wrk.seconds", 15));
-    private static final int WRK_CONNECTIONS = Integer.getInteger("bench.wrk.connections", 8);
     /**
      * Rows of a bulk import (another origin, which a migration loads too) added to the source table
      * before the migration is applied, so the load's cost can be seen at sizes ingest cannot fill
@@ -73,6 +73,7 @@ public final class NodeBench {
         Path dir = Files.createTempDirectory("node-bench");
         Process node = null;
         List<String> rows = new ArrayList<>();
+        List<String> ingestTable = new ArrayList<>();
         String load;
         try (DataPlaneFixture dp = new DataPlaneFixture()) {
             String namespace = dp.names.ingestionTopic(UA_0_0).substring(0, dp.names.ingestionTopic(UA_0_0).indexOf('.'));
@@ -82,7 +83,7 @@ public final class NodeBench {
                     + "flows = [ { source = \"UserActivity/0.0\", target = \"UserActivity/0.1\" } ]\n");
             int ingestPort = freePort();
             int adminPort = freePort();
-            node = new ProcessBuilder("java", "-Xmx1g", "-Dconfig.file=conf/node.conf",
+            List<String> command = new ArrayList<>(List.of("java", "-Xmx1g", "-Dconfig.file=conf/node.conf",
                     "-Dmoose-flows.project-file=" + before,
                     "-Dmoose-flows.namespace=" + namespace,
                     "-Dmoose-flows.clickhouse.database=" + dp.clickhouse.database(),
@@ -92,18 +93,38 @@ public final class NodeBench {
                     "-Dmoose-flows.admin.port=" + adminPort,
                     "-Dmoose-flows.node.hostname=127.0.0.1",
                     "-Dmoose-flows.node.remote-port=0",
-                    "-jar", "target/moose-flows.jar")
+                    "-jar", "target/moose-flows.jar"));
+            // Extra node settings for a side-by-side run (e.g. -Dmoose-flows.ingest.single-batch-max-bytes=0).
+            String extra = System.getProperty("bench.node-options", "").trim();
+            if (!extra.isEmpty()) {
+                command.addAll(command.indexOf("-jar"), List.of(extra.split("\\s+")));
+            }
+            node = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
             String admin = "http://127.0.0.1:" + adminPort;
             String ingestUrl = "http://127.0.0.1:" + ingestPort + "/ingest/UserActivity/0.0";
             awaitReady(admin + "/health/ready", node, dir);
             System.out.println("node up (log " + dir.resolve("node.log") + ")");
 
-            double single = wrk(dir, ingestUrl, 1);
-            double hundred = wrk(dir, ingestUrl, 100);
-            double ceiling = plainProducer(dp, (int) Math.max(200_000, hundred * 5));
-            rows.add(DataPlaneBench.row("ingest, 1 record per request (wrk -c" + WRK_CONNECTIONS + ")", single, ceiling, 0));
-            rows.add(DataPlaneBench.row("ingest, 100 records per request (wrk -c" + WRK_CONNECTIONS + ")", hundred, ceiling, 0));
+            long nodePid = node.pid();
+            List<Wrk> runs = new ArrayList<>();
+            runs.add(wrk(dir, ingestUrl, 1, 8, nodePid, brokerPid()));
+            runs.add(wrk(dir, ingestUrl, 1, 64, nodePid, brokerPid()));
+            runs.add(wrk(dir, ingestUrl, 100, 8, nodePid, brokerPid()));
+            double ceiling = plainProducer(dp, (int) Math.max(200_000, runs.get(2).recordsPerSecond() * 5));
+            ingestTable.add("| scenario | req/s | rec/s | p50 | p99 | node CPU per record | broker CPU per record | ceiling (plain idempotent producer) | ratio |");
+            ingestTable.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+            for (Wrk run : runs) {
+                ingestTable.add(String.format("| %d record(s) x %d connections | %,.0f | %,.0f | %.1f ms | %.1f ms | %.1f us | %.1f us | %,.0f rec/s | %.3fx |",
+                        run.records(), run.connections(), run.requestsPerSecond(), run.recordsPerSecond(), run.p50Ms(), run.p99Ms(),
+                        run.nodeCpuMicrosPerRecord(), run.brokerCpuMicrosPerRecord(), ceiling, run.recordsPerSecond() / ceiling));
+            }
+            if (Boolean.getBoolean("bench.ingest-only")) {
+                node.destroy();
+                node.waitFor(30, TimeUnit.SECONDS);
+                ingestTable.forEach(System.out::println);
+                System.exit(0);
+            }
 
             long ingested = awaitStableCount(dp, dp.names.table(UA_0_0));
             if (LOAD_EXTRA_ROWS > 0) {
@@ -122,6 +143,8 @@ public final class NodeBench {
                 node.destroyForcibly();
             }
         }
+        System.out.println();
+        ingestTable.forEach(System.out::println);
         System.out.println();
         System.out.println("| measure | moose-flows | ceiling | ratio | target |");
         System.out.println("|---|---:|---:|---:|---:|");
@@ -154,8 +177,20 @@ public final class NodeBench {
         throw new IllegalStateException("node not ready; see " + dir.resolve("node.log"));
     }
 
-    /** wrk POSTing one fixed body of {@code records} records; returns accepted records per second. */
-    private static double wrk(Path dir, String url, int records) throws Exception {
+    /** One wrk run: rates, latency percentiles, and the node's and broker's CPU per accepted record. */
+    record Wrk(int records, int connections, double requestsPerSecond, double p50Ms, double p99Ms,
+               double nodeCpuMicrosPerRecord, double brokerCpuMicrosPerRecord) {
+        double recordsPerSecond() {
+            return requestsPerSecond * records;
+        }
+    }
+
+    private static String brokerPid() {
+        return System.getProperty("bench.broker-pid", "");
+    }
+
+    /** wrk POSTing one fixed body of {@code records} records over {@code connections} connections. */
+    private static Wrk wrk(Path dir, String url, int records, int connections, long nodePid, String brokerPid) throws Exception {
         ArrayNode body = JSON.createArrayNode();
         for (int i = 0; i < records; i++) {
             body.add(IngestClient.userActivity("0.0", "wrk-" + i, i));
@@ -163,21 +198,42 @@ public final class NodeBench {
         Path script = dir.resolve("post-" + records + ".lua");
         Files.writeString(script, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = "
                 + luaString(JSON.writeValueAsString(body)) + "\n");
-        System.out.println("wrk: " + records + " record(s) per request for " + WRK_RUN.toSeconds() + " s");
-        Process p = new ProcessBuilder("wrk", "-t1", "-c" + WRK_CONNECTIONS, "-d" + WRK_RUN.toSeconds() + "s", "--timeout", "20s",
+        System.out.println("wrk: " + records + " record(s) per request, " + connections + " connections, for " + WRK_RUN.toSeconds() + " s");
+        double nodeBefore = CpuUse.cpuSeconds(nodePid);
+        double brokerBefore = brokerPid.isBlank() ? 0 : CpuUse.cpuSeconds(Long.parseLong(brokerPid.trim()));
+        Process p = new ProcessBuilder("wrk", "-t1", "-c" + connections, "-d" + WRK_RUN.toSeconds() + "s", "--timeout", "20s", "--latency",
                 "-s", script.toString(), url).redirectErrorStream(true).start();
         String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        double nodeCpu = CpuUse.cpuSeconds(nodePid) - nodeBefore;
+        double brokerCpu = brokerPid.isBlank() ? 0 : CpuUse.cpuSeconds(Long.parseLong(brokerPid.trim())) - brokerBefore;
         if (p.waitFor() != 0) {
             throw new IllegalStateException("wrk failed: " + out);
         }
         if (out.contains("Non-2xx") || out.contains("Socket errors")) {
             throw new IllegalStateException("wrk saw failed requests: " + out);
         }
-        Matcher m = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
-        if (!m.find()) {
+        Matcher rate = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
+        Matcher total = Pattern.compile("([0-9]+) requests in").matcher(out);
+        if (!rate.find() || !total.find()) {
             throw new IllegalStateException("no rate in wrk output: " + out);
         }
-        return Double.parseDouble(m.group(1)) * records;
+        long accepted = Long.parseLong(total.group(1)) * records;
+        return new Wrk(records, connections, Double.parseDouble(rate.group(1)), percentileMs(out, "50%"), percentileMs(out, "99%"),
+                nodeCpu * 1e6 / accepted, brokerCpu * 1e6 / accepted);
+    }
+
+    /** A percentile of wrk's latency distribution (printed as 1.23ms, 456.00us or 1.02s), in ms. */
+    private static double percentileMs(String wrkOutput, String percentile) {
+        Matcher m = Pattern.compile("\\s" + Pattern.quote(percentile) + "\\s+([0-9.]+)(us|ms|s)").matcher(wrkOutput);
+        if (!m.find()) {
+            throw new IllegalStateException("no " + percentile + " latency in wrk output: " + wrkOutput);
+        }
+        double value = Double.parseDouble(m.group(1));
+        return switch (m.group(2)) {
+            case "us" -> value / 1000;
+            case "s" -> value * 1000;
+            default -> value;
+        };
     }
 
     private static String luaString(String s) {
