@@ -79,7 +79,8 @@ final class DlqCommands {
         JsonNode started = client.post("/flows/" + flowId + "/dlq/replay" + since.map(s -> "?since=" + encode(s)).orElse(""), "");
         if (!json) {
             out.println((started.path("resumed").asBoolean() ? "resumed the interrupted replay " : "replay ")
-                    + started.path("id").asText() + " of " + flowId + ": " + started.path("remaining").asLong() + " dead letters to go");
+                    + started.path("id").asText() + " of " + flowId + ": " + AdminCli.count(started.path("remaining").asLong())
+                    + " to go (DLQ offsets)");
         }
         String id = started.path("id").asText();
         String previous = "";

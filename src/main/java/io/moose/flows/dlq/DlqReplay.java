@@ -196,9 +196,10 @@ public final class DlqReplay {
                     positions.put(p, o.offset());
                 }
             }
-            log.info("{}: resuming the interrupted DLQ replay {} ({} dead letters to go)", flowId, id, remaining());
+            log.info("{}: resuming the interrupted DLQ replay {} ({} DLQ offsets to go)", flowId, id, remaining());
         } else {
-            id = Instant.now().toString().replace(":", "").replace("-", "") + "-" + UUID.randomUUID().toString().substring(0, 8);
+            id = Instant.now().truncatedTo(java.time.temporal.ChronoUnit.SECONDS).toString().replace(":", "").replace("-", "")
+                    + "-" + UUID.randomUUID().toString().substring(0, 8);
             Map<TopicPartition, Long> begins = consumer.beginningOffsets(partitions);
             Map<TopicPartition, Long> ends = consumer.endOffsets(partitions);
             long sinceMillis = since.map(Instant::toEpochMilli).orElse(-1L);
@@ -212,7 +213,7 @@ public final class DlqReplay {
             // The replay exists once this commits: a run that dies after it resumes this replay, to these ends.
             begin();
             commit();
-            log.info("{}: DLQ replay {} started{} ({} dead letters)", flowId, id,
+            log.info("{}: DLQ replay {} started{} ({} DLQ offsets to go)", flowId, id,
                     since.map(s -> " for dead letters since " + s).orElse(""), remaining());
         }
         committedStatus = summary(ReplayStatus.RUNNING);

@@ -137,7 +137,11 @@ public final class DlqReplayActor extends AbstractBehavior<DlqReplayActor.Comman
 
     private Behavior<Command> onReplay(Replay cmd) {
         if (run != null) {
-            cmd.replyTo().tell(run.status());
+            if (run.started().isDone()) {
+                cmd.replyTo().tell(run.status());
+            } else {
+                waiting.add(cmd.replyTo());
+            }
             return this;
         }
         try {

@@ -17,7 +17,8 @@ import java.util.Optional;
  * @param written     dead letters whose transform now succeeded: their records are in the output topic
  * @param failed      dead letters that failed again: back in the DLQ with the new error
  * @param skipped     dead letters passed over because they were written before {@code since}
- * @param remaining   dead letters of this replay not replayed yet
+ * @param remaining   what this replay has still to read, in DLQ offsets (transaction markers count too, so an
+ *                    upper bound on the dead letters, like a hop's lag)
  */
 public record ReplayStatus(String flowId, String state, String id, boolean resumed, long sinceMillis, long written,
                            long failed, long skipped, long remaining, String error) implements CborSerializable {
