@@ -38,7 +38,7 @@ public final class AdminCli {
     /** How often {@code watch} asks for progress unless {@code --interval} says otherwise. */
     private static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
     private static final String DONE = "done";
-    private static final String[] SHARDED_TYPES = {"Flow", "TableSync", "Migration"};
+    private static final String[] SHARDED_TYPES = {"Flow", "TableSync", "Migration", "DlqReplay"};
 
     static final String USAGE_TEXT = """
             usage: moose [--url URL] [--token TOKEN] [--truststore FILE] [--json] <command>
