@@ -33,6 +33,37 @@ public final class DeadLetters {
     private DeadLetters() {
     }
 
+    /**
+     * The partition's last {@code limit} dead letters. Transaction markers take offsets too, so the
+     * last {@code limit} offsets may hold fewer: the window doubles until it holds enough or reaches the beginning.
+     */
+    private static List<DeadLetter> newest(KafkaConsumer<byte[], byte[]> consumer, TopicPartition p, long begin, long end,
+                                           int limit, long replayedBelow, DlqSettings settings, long deadline) {
+        List<DeadLetter> letters = new ArrayList<>();
+        long window = limit;
+        while (end > begin) {
+            long from = Math.max(begin, end - window);
+            letters.clear();
+            consumer.assign(List.of(p));
+            consumer.seek(p, from);
+            while (consumer.position(p) < end) {
+                if (System.nanoTime() > deadline) {
+                    throw new IllegalStateException("reading " + p + " took longer than moose-flows.dlq.read-timeout");
+                }
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    if (r.offset() < end) {
+                        letters.add(DeadLetter.of(r, r.offset() < replayedBelow, settings.valuePreviewChars()));
+                    }
+                }
+            }
+            if (letters.size() >= limit || from == begin) {
+                break;
+            }
+            window *= 2;
+        }
+        return letters.subList(Math.max(0, letters.size() - limit), letters.size());
+    }
+
     public static Listing list(KafkaSettings kafka, String flowId, String topic, String replayGroup, int limit,
                                DlqSettings settings) throws Exception {
         Map<TopicPartition, OffsetAndMetadata> committed;
@@ -65,25 +96,9 @@ public final class DeadLetters {
                 notReplayed += Math.max(0, end - position);
             }
             List<DeadLetter> letters = new ArrayList<>();
-            List<TopicPartition> reading = new ArrayList<>();
-            for (TopicPartition p : partitions) {
-                if (ends.get(p) > begins.get(p)) {
-                    reading.add(p);
-                }
-            }
-            consumer.assign(reading);
-            for (TopicPartition p : reading) {
-                consumer.seek(p, Math.max(begins.get(p), ends.get(p) - limit));
-            }
             long deadline = System.nanoTime() + timeout.toNanos();
-            while (!reading.isEmpty() && System.nanoTime() < deadline) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
-                    TopicPartition p = new TopicPartition(r.topic(), r.partition());
-                    if (r.offset() < ends.get(p)) {
-                        letters.add(DeadLetter.of(r, r.offset() < replayedBelow.get(p), settings.valuePreviewChars()));
-                    }
-                }
-                reading.removeIf(p -> consumer.position(p) >= ends.get(p));
+            for (TopicPartition p : partitions) {
+                letters.addAll(newest(consumer, p, begins.get(p), ends.get(p), limit, replayedBelow.get(p), settings, deadline));
             }
             letters.sort(Comparator.comparing(DeadLetter::deadLetteredAt).thenComparingInt(DeadLetter::partition)
                     .thenComparingLong(DeadLetter::offset));
