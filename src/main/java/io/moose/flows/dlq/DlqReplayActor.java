@@ -146,7 +146,7 @@ public final class DlqReplayActor extends AbstractBehavior<DlqReplayActor.Comman
         }
         try {
             run = newRun(cmd.sinceMillis() < 0 ? Optional.empty() : Optional.of(Instant.ofEpochMilli(cmd.sinceMillis())));
-        } catch (DefinitionException | IllegalArgumentException e) {
+        } catch (DefinitionException | IllegalArgumentException | Transforms.Unavailable e) {
             cmd.replyTo().tell(last.withState(ReplayStatus.FAILED, e.getMessage()));
             return this;
         }
@@ -165,7 +165,7 @@ public final class DlqReplayActor extends AbstractBehavior<DlqReplayActor.Comman
         ModelVersion source = version(definition, flow, flow.source());
         ModelVersion target = version(definition, flow, flow.target());
         TopicNames names = node.names();
-        TransformStep step = new TransformStep(flowId, Transforms.create(flow, source, target), target,
+        TransformStep step = new TransformStep(flowId, node.transforms().create(flow, source, target), target,
                 names.flowOutput(flowId), names.deadLetter(flowId), new ObjectMapper());
         KafkaClients kafka = new KafkaClients(getContext().getSystem(), node.kafka());
         String group = names.consumerGroup(flowId, Hop.DLQ_REPLAY);

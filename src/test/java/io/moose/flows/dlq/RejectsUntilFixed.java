@@ -2,7 +2,7 @@ package io.moose.flows.dlq;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.example.ParseActivity;
-import io.moose.flows.flow.Transform;
+import io.moose.flows.api.Transform;
 
 import java.nio.file.Files;
 import java.nio.file.Path;
