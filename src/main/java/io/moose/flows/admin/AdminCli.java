@@ -38,7 +38,7 @@ public final class AdminCli {
     /** How often {@code watch} asks for progress unless {@code --interval} says otherwise. */
     private static final Duration DEFAULT_INTERVAL = Duration.ofSeconds(1);
     private static final String DONE = "done";
-    private static final String[] SHARDED_TYPES = {"Flow", "TableSync", "Migration"};
+    private static final String[] SHARDED_TYPES = {"Flow", "TableSync", "Migration", "DlqReplay"};
 
     static final String USAGE_TEXT = """
             usage: moose [--url URL] [--token TOKEN] [--truststore FILE] [--json] <command>
@@ -56,6 +56,13 @@ public final class AdminCli {
               leave <address>     a member leaves the cluster gracefully (needs the token),
                                   e.g. akka://moose-flows@10.0.0.5:25520 as `cluster` lists it
               down <address>      mark a member that is gone as down (needs the token)
+              dlq <flowId>        the flow's newest dead letters: error, source coordinates, whether
+                                  replayed (--limit N, default 20); and its running or last replay
+              replay <flowId>     send the flow's dead letters through its current transform again,
+                                  exactly once (needs the token); failures go back to the DLQ with the
+                                  new error; follows it until done. Run it again to finish one that
+                                  was interrupted. --since TIME passes over older dead letters (an
+                                  ISO-8601 instant, e.g. 2026-12-02T10:00:00Z, or an age: 90m, 2h, 1d)
 
               --url    admin API of any node (env MOOSE_ADMIN_URL, default http://127.0.0.1:8558)
               --token  admin token (env MOOSE_ADMIN_TOKEN)
@@ -64,8 +71,8 @@ public final class AdminCli {
                        env MOOSE_ADMIN_TRUSTSTORE_PASSWORD); default: the JVM's CAs
               --json   print the node's JSON instead of tables
 
-            exit status: 0 ok, 1 failed, 2 usage, 3 node unreachable, 4 token refused,
-                         5 not found, 6 definition or plan refused
+            exit status: 0 ok, 1 failed (or a replay interrupted), 2 usage, 3 node unreachable,
+                         4 token refused, 5 not found, 6 definition, plan or parameter refused
             """;
 
     private final AdminClient client;
@@ -74,14 +81,19 @@ public final class AdminCli {
     private final boolean json;
     private final boolean terminal;
     private final Duration interval;
+    private final Optional<String> limit;
+    private final Optional<String> since;
 
-    private AdminCli(AdminClient client, PrintStream out, PrintStream err, boolean json, boolean terminal, Duration interval) {
+    private AdminCli(AdminClient client, PrintStream out, PrintStream err, boolean json, boolean terminal, Duration interval,
+                     Optional<String> limit, Optional<String> since) {
         this.client = client;
         this.out = out;
         this.err = err;
         this.json = json;
         this.terminal = terminal;
         this.interval = interval;
+        this.limit = limit;
+        this.since = since;
     }
 
     /** Entry point of {@code Main admin ...}; returns the exit status. */
@@ -96,6 +108,8 @@ public final class AdminCli {
         Optional<String> truststore = Optional.ofNullable(env.get("MOOSE_ADMIN_TRUSTSTORE")).filter(t -> !t.isBlank());
         boolean json = false;
         Duration interval = DEFAULT_INTERVAL;
+        Optional<String> limit = Optional.empty();
+        Optional<String> since = Optional.empty();
         List<String> words = new ArrayList<>();
         Iterator<String> it = List.of(args).iterator();
         try {
@@ -110,6 +124,8 @@ public final class AdminCli {
                     case "--json" -> json = true;
                     case "--interval" -> interval = Duration.ofMillis(Math.round(
                             Double.parseDouble(value != null ? value : next(it, option)) * 1000));
+                    case "--limit" -> limit = Optional.of(value != null ? value : next(it, option));
+                    case "--since" -> since = Optional.of(DlqCommands.since(value != null ? value : next(it, option), java.time.Instant.now()));
                     case "-h", "--help", "help" -> {
                         out.print(USAGE_TEXT);
                         return OK;
@@ -140,7 +156,12 @@ public final class AdminCli {
             err.println("moose: " + e.getMessage());
             return USAGE;
         }
-        AdminCli cli = new AdminCli(new AdminClient(url, token, tls), out, err, json, terminal, interval);
+        if (limit.isPresent() && !words.get(0).equals("dlq") || since.isPresent() && !words.get(0).equals("replay")) {
+            err.println("moose: " + (limit.isPresent() ? "--limit goes with dlq" : "--since goes with replay"));
+            err.print(USAGE_TEXT);
+            return USAGE;
+        }
+        AdminCli cli = new AdminCli(new AdminClient(url, token, tls), out, err, json, terminal, interval, limit, since);
         try {
             return cli.dispatch(words.get(0), words.subList(1, words.size()));
         } catch (AdminClient.Failure f) {
@@ -162,7 +183,7 @@ public final class AdminCli {
     private int dispatch(String command, List<String> args) throws AdminClient.Failure {
         int expected = switch (command) {
             case "flows", "migrations", "cluster" -> 0;
-            case "flow", "pause", "resume", "watch", "plan", "apply", "leave", "down" -> 1;
+            case "flow", "pause", "resume", "watch", "plan", "apply", "leave", "down", "dlq", "replay" -> 1;
             default -> -1;
         };
         if (expected < 0) {
@@ -187,6 +208,8 @@ public final class AdminCli {
             case "apply" -> plan(arg, "apply");
             case "leave" -> member(arg, "leave");
             case "down" -> member(arg, "down");
+            case "dlq" -> new DlqCommands(client, out, json, interval).list(arg, limit);
+            case "replay" -> new DlqCommands(client, out, json, interval).replay(arg, since);
             default -> cluster();
         };
     }
@@ -391,7 +414,7 @@ public final class AdminCli {
         return json;
     }
 
-    private static String pretty(JsonNode node) {
+    static String pretty(JsonNode node) {
         try {
             return AdminJson.MAPPER.writerWithDefaultPrettyPrinter().writeValueAsString(node);
         } catch (JsonProcessingException e) {
@@ -419,7 +442,7 @@ public final class AdminCli {
         return lag < 0 ? "-" : count(lag);
     }
 
-    private static String count(long n) {
+    static String count(long n) {
         return String.format(Locale.ROOT, "%,d", n);
     }
 

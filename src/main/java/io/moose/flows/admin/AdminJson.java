@@ -6,6 +6,8 @@ import com.fasterxml.jackson.databind.SerializationFeature;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.datatype.jsr310.JavaTimeModule;
+import io.moose.flows.dlq.DeadLetters;
+import io.moose.flows.dlq.ReplayStatus;
 import io.moose.flows.node.EntityStatus;
 import io.moose.flows.flow.HopView;
 import io.moose.flows.migration.MigrationActor;
@@ -81,6 +83,33 @@ final class AdminJson {
             return 100.0;
         }
         return toLoad <= 0 ? 0.0 : Math.min(100.0, 100.0 * loaded / toLoad);
+    }
+
+    /** A flow's dead letters (newest last) and its running or last replay. */
+    static ObjectNode dlq(DeadLetters.Listing listing, ReplayStatus replay) {
+        ObjectNode node = MAPPER.createObjectNode()
+                .put("flow", listing.flowId())
+                .put("topic", listing.topic())
+                .put("total", listing.total())
+                .put("notReplayed", listing.notReplayed());
+        node.set("deadLetters", MAPPER.valueToTree(listing.deadLetters()));
+        node.set("replay", replay(replay));
+        return node;
+    }
+
+    static ObjectNode replay(ReplayStatus status) {
+        ObjectNode node = MAPPER.createObjectNode()
+                .put("flow", status.flowId())
+                .put("state", status.state())
+                .put("id", status.id())
+                .put("resumed", status.resumed());
+        node.put("since", status.sinceMillis() < 0 ? null : java.time.Instant.ofEpochMilli(status.sinceMillis()).toString());
+        node.put("written", status.written())
+                .put("failedAgain", status.failed())
+                .put("passedOver", status.skipped())
+                .put("remaining", status.remaining())
+                .put("error", status.error());
+        return node;
     }
 
     static ObjectNode plan(ProjectPlan plan) {

@@ -84,6 +84,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
         private final ActorRef<ProjectActor.Command> project;
         private final ActorSystem<?> system;
         private final Route managementClusterReads;
+        private final DlqRoutes dlq;
 
         Handlers(ActorSystem<?> system, NodeServices services) {
             this.system = system;
@@ -95,6 +96,7 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
             this.cluster = new ClusterStatus(system, services.context(), settings);
             this.gauges = new MigrationGauges(services.metrics());
             this.project = ProjectActor.singleton(system, services);
+            this.dlq = new DlqRoutes(system, services.context(), settings);
         }
 
         Route route() {
@@ -103,7 +105,11 @@ public final class AdminRoutes extends AllDirectives implements ManagementRouteP
                     pathPrefix("flows", () -> pathPrefix(PathMatchers.segment(), id -> concat(
                             pathEnd(() -> get(() -> read(() -> completeWithFuture(flow(id))))),
                             path("pause", () -> post(() -> change(() -> completeWithFuture(change(id, ClusterStatus.Ask.PAUSE))))),
-                            path("resume", () -> post(() -> change(() -> completeWithFuture(change(id, ClusterStatus.Ask.RESUME)))))))),
+                            path("resume", () -> post(() -> change(() -> completeWithFuture(change(id, ClusterStatus.Ask.RESUME))))),
+                            path("dlq", () -> get(() -> read(() -> parameterOptional("limit", limit ->
+                                    completeWithFuture(dlq.list(id, limit)))))),
+                            path(PathMatchers.segment("dlq").slash("replay"), () -> post(() -> change(() ->
+                                    parameterOptional("since", since -> completeWithFuture(dlq.replay(id, since))))))))),
                     path("migrations", () -> get(() -> read(() -> completeWithFuture(migrations())))),
                     path(PathMatchers.segment("migrations").slash(PathMatchers.segment()), id ->
                             get(() -> read(() -> completeWithFuture(migration(id))))),

@@ -152,7 +152,8 @@ final class ClusterStatus {
      * {@code /cluster/shards/{name}} only reports the regions of the node it runs on).
      */
     CompletionStage<Map<String, Map<String, Map<String, Integer>>>> shards() {
-        List<EntityTypeKey<?>> keys = List.of(FlowActor.ENTITY_KEY, TableSyncActor.ENTITY_KEY, MigrationActor.ENTITY_KEY);
+        List<EntityTypeKey<?>> keys = List.of(FlowActor.ENTITY_KEY, TableSyncActor.ENTITY_KEY, MigrationActor.ENTITY_KEY,
+                io.moose.flows.dlq.DlqReplayActor.ENTITY_KEY);
         Map<String, CompletableFuture<ShardRegion.ClusterShardingStats>> asks = new LinkedHashMap<>();
         for (EntityTypeKey<?> key : keys) {
             asks.put(key.name(), AskPattern.<GetClusterShardingStats, ShardRegion.ClusterShardingStats>ask(sharding.shardState().narrow(),

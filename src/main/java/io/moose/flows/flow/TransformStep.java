@@ -31,6 +31,10 @@ public final class TransformStep {
     public static final String ERROR_STAGE = HEADER_PREFIX + "stage";
     public static final String ERROR_CLASS = HEADER_PREFIX + "exception.class.name";
     public static final String ERROR_MESSAGE = HEADER_PREFIX + "exception.message";
+    /** When the record was dead-lettered (epoch milliseconds); the record's own timestamp stays the input's. */
+    public static final String ERROR_TIMESTAMP = HEADER_PREFIX + "timestamp";
+    /** How many DLQ replays the record has failed (absent before the first). */
+    public static final String ERROR_REPLAYS = HEADER_PREFIX + "replays";
 
     /** An output record the target version's table would not accept. */
     public static final class InvalidOutputException extends Exception {
@@ -98,6 +102,7 @@ public final class TransformStep {
         headers.add(ERROR_STAGE, utf8(stage));
         headers.add(ERROR_CLASS, utf8(error.getClass().getName()));
         headers.add(ERROR_MESSAGE, utf8(String.valueOf(error.getMessage())));
+        headers.add(ERROR_TIMESTAMP, utf8(Long.toString(System.currentTimeMillis())));
         return new ProducerRecord<>(deadLetterTopic, null, in.timestamp(), in.key(), in.value(), headers);
     }
 

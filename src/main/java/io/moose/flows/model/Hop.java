@@ -13,7 +13,9 @@ public enum Hop {
     /** A migration flow's output topic straight into the target table. */
     TO_TABLE("to-table"),
     /** Source table rows below the cut into a flow's input topic. */
-    INITIAL_LOAD("initial-load");
+    INITIAL_LOAD("initial-load"),
+    /** A flow's dead-letter topic through its current transform again (DLQ replay). */
+    DLQ_REPLAY("dlq-replay");
 
     private final String id;
 

@@ -17,6 +17,7 @@ import akka.management.cluster.bootstrap.ClusterBootstrap;
 import akka.management.javadsl.AkkaManagement;
 import akka.http.javadsl.Http;
 import com.typesafe.config.Config;
+import io.moose.flows.dlq.DlqReplayActor;
 import io.moose.flows.flow.FlowActor;
 import io.moose.flows.migration.MigrationActor;
 import io.moose.flows.model.FlowDefinition;
@@ -80,6 +81,8 @@ public final class Node {
                     .withStopMessage(new FlowActor.Stop()));
             sharding.init(Entity.of(MigrationActor.ENTITY_KEY, e -> MigrationActor.create(e.getEntityId(), node))
                     .withStopMessage(new MigrationActor.Stop()));
+            sharding.init(Entity.of(DlqReplayActor.ENTITY_KEY, e -> DlqReplayActor.create(e.getEntityId(), node))
+                    .withStopMessage(new DlqReplayActor.Stop()));
 
             ActorRef<ProjectActor.Command> project = ProjectActor.singleton(system, services);
             ActorRef<Topic.Command<ProjectActor.DefinitionChanged>> changes =

@@ -65,6 +65,9 @@ class TransformStepTest {
         assertEquals("2", header(dead, TransformStep.ERROR_PARTITION));
         assertEquals("41", header(dead, TransformStep.ERROR_OFFSET));
         assertEquals("t1", header(dead, "trace-id"));
+        long failedAt = Long.parseLong(header(dead, TransformStep.ERROR_TIMESTAMP));
+        assertTrue(Math.abs(System.currentTimeMillis() - failedAt) < 60_000, "dead-lettered now, not at the input's time: " + failedAt);
+        assertEquals(null, dead.headers().lastHeader(TransformStep.ERROR_REPLAYS), "no replay failed it yet");
     }
 
     @Test

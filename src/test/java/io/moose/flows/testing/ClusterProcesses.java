@@ -28,6 +28,7 @@ public final class ClusterProcesses implements AutoCloseable {
     private final int remoteBase;
     private final String extraOptions;
     private Integer readyTimeoutSeconds;
+    private Path jar;
 
     /**
      * Added to every cluster's port offset ({@code -Dmoose.test.port-offset=N}), so two checkouts can
@@ -61,6 +62,23 @@ public final class ClusterProcesses implements AutoCloseable {
     /** How long ops/cluster waits for a starting node to be ready (its MOOSE_CLUSTER_READY_TIMEOUT). */
     public ClusterProcesses readyTimeout(java.time.Duration timeout) {
         this.readyTimeoutSeconds = (int) timeout.toSeconds();
+        return this;
+    }
+
+    /**
+     * Runs the nodes from a jar that adds the test classes to moose-flows.jar (its manifest's
+     * Class-Path names both), so a definition may name a test transform.
+     */
+    public ClusterProcesses withTestClasses() throws IOException {
+        Path target = Infra.repoRoot().resolve("target");
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, "io.moose.flows.Main");
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.CLASS_PATH, "moose-flows.jar test-classes/");
+        jar = target.resolve("moose-flows-with-tests.jar");
+        try (java.util.jar.JarOutputStream out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            out.flush();
+        }
         return this;
     }
 
@@ -196,6 +214,9 @@ public final class ClusterProcesses implements AutoCloseable {
         env.put("MOOSE_CLUSTER_INGEST_BASE", Integer.toString(ingestBase));
         env.put("MOOSE_CLUSTER_ADMIN_BASE", Integer.toString(adminBase));
         env.put("MOOSE_CLUSTER_REMOTE_BASE", Integer.toString(remoteBase));
+        if (jar != null) {
+            env.put("MOOSE_JAR", jar.toString());
+        }
         if (readyTimeoutSeconds != null) {
             env.put("MOOSE_CLUSTER_READY_TIMEOUT", Integer.toString(readyTimeoutSeconds));
         }
