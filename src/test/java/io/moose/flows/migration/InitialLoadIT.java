@@ -10,6 +10,9 @@ import io.moose.flows.node.Provisioning;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.ClickHouseSettings;
 import io.moose.flows.kafka.KafkaSettings;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.migration.InitialLoad.Chunk;
 import io.moose.flows.migration.InitialLoad.Cursor;
 import io.moose.flows.migration.InitialLoad.Cut;
@@ -102,6 +105,21 @@ class InitialLoadIT {
             assertEquals(second.rows().stream().map(r -> r.origin()).toList(), again.rows().stream().map(r -> r.origin()).toList());
             String record = new String(first.rows().get(2).value(), StandardCharsets.UTF_8);
             assertFalse(record.contains("_src_"), "loaded records carry the model's columns only: " + record);
+        }
+    }
+
+    @Test
+    void loadedRecordsCarryStringsWithTabsLineFeedsQuotesAndNonAsciiUnchanged() throws Exception {
+        String tricky = "t\tn\nr\rb\\q\"'\u0001\u00e9\u20ac\ud83d\ude00";
+        ObjectNode row = new ObjectMapper().createObjectNode().put("eventId", tricky).put("timestamp", "2024-01-31 12:00:00")
+                .put("userId", "u").put("activity", "click:x@/").put("_src_topic", "bulk-import").put("_src_partition", 0).put("_src_offset", 2);
+        clickhouse.insertJsonEachRow("UserActivity_0_0", (row + "\n").getBytes(StandardCharsets.UTF_8)).toCompletableFuture().get();
+        try (InitialLoad load = new InitialLoad(migration, node)) {
+            Chunk all = get(load.readChunk(new Cut(Map.of(sourceTopic, Map.of(0, 0L, 1, 0L, 2, 0L))), Cursor.START, 100));
+            assertEquals(new Cursor("bulk-import", 0, 2), all.last());
+            JsonNode record = new ObjectMapper().readTree(all.rows().get(2).value());
+            assertEquals(tricky, record.get("eventId").asText());
+            assertEquals("2024-01-31 12:00:00", record.get("timestamp").asText());
         }
     }
 
