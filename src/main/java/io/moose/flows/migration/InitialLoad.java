@@ -49,10 +49,11 @@ import java.util.stream.Collectors;
  */
 public final class InitialLoad implements AutoCloseable {
 
-    /** Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is recognised. */
+    /**
+     * Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is recognised.
+     * The only header a loaded record carries: every hop downstream parses every header of every record.
+     */
     public static final String CHUNK_HEADER = "moose.load.chunk";
-    /** Header naming the table row a record was loaded from: topic/partition/offset. */
-    public static final String ORIGIN_HEADER = "moose.load.origin";
 
     private static final Duration POLL = Duration.ofMillis(200);
     /** Reads of the rest of the table that may end empty while rows remain before the load gives up (and retries as a step). */
@@ -308,7 +309,6 @@ public final class InitialLoad implements AutoCloseable {
                 for (LoadedRow row : chunk.rows()) {
                     ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(inputTopic, null, row.value());
                     record.headers().add(CHUNK_HEADER, chunkId);
-                    record.headers().add(ORIGIN_HEADER, row.origin().toString().getBytes(StandardCharsets.UTF_8));
                     p.send(record, (meta, error) -> {
                         if (error == null) {
                             ends.merge(meta.partition(), meta.offset() + 1, Math::max);

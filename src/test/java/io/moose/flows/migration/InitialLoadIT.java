@@ -175,6 +175,31 @@ class InitialLoadIT {
         }
     }
 
+    @Test
+    void endsAnsweredBySendingAChunkLetASuccessorFindTheNextChunkWithoutAskingTheBroker() throws Exception {
+        // the actor records the next chunk's start with these ends in the same write as this chunk's checkpoint
+        Cut cut = new Cut(Map.of(sourceTopic, Map.of(0, 10L, 1, 5L, 2, 0L)));
+        InitialLoad crashed = new InitialLoad(migration, node);
+        Chunk first = get(crashed.readChunk(cut, Cursor.START, 4));
+        Map<Integer, Long> afterFirst = get(crashed.send(1, first));
+        Map<Integer, Long> ends = get(crashed.inputEndOffsets());
+        afterFirst.forEach((partition, end) -> assertTrue(end <= ends.get(partition),
+                () -> "partition " + partition + ": " + end + " is past the topic's end " + ends.get(partition)));
+        assertFalse(afterFirst.isEmpty(), "the partitions the chunk wrote to");
+
+        Chunk second = get(crashed.readChunk(cut, first.last(), 4));
+        get(crashed.send(2, second));
+        // a crash now: chunk 2 is in Kafka, its checkpoint is not
+        try (InitialLoad successor = new InitialLoad(migration, node)) {
+            Map<Integer, Long> recorded = new java.util.TreeMap<>(Map.of(0, 0L));
+            recorded.putAll(afterFirst);
+            assertTrue(get(successor.chunkCommitted(2, recorded)), "chunk 2 lies above the ends chunk 1's send answered");
+            assertFalse(get(successor.chunkCommitted(1, recorded)), "chunk 1 lies below them: not mistaken for the pending one");
+        } finally {
+            crashed.close();
+        }
+    }
+
     private static boolean causedBy(Throwable error, Class<? extends Throwable> type) {
         for (Throwable e = error; e != null; e = e.getCause()) {
             if (type.isInstance(e)) {
