@@ -50,8 +50,11 @@ import java.util.stream.Collectors;
 public final class InitialLoad implements AutoCloseable {
 
     /**
-     * Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is recognised.
-     * The only header a loaded record carries: every hop downstream parses every header of every record.
+     * Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is
+     * recognised. Only a chunk's first record carries it (the chunk is one transaction, so that record
+     * is committed exactly when all are), and loaded records carry no other: every hop downstream
+     * parses every header of every record (a per-row origin header and a chunk header on every row
+     * showed in JFR samples of the load's sending thread and of the transform hop and table sink).
      */
     public static final String CHUNK_HEADER = "moose.load.chunk";
 
@@ -306,9 +309,14 @@ public final class InitialLoad implements AutoCloseable {
             Map<Integer, Long> ends = new java.util.concurrent.ConcurrentHashMap<>();
             try {
                 p.beginTransaction();
+                boolean first = true;
                 for (LoadedRow row : chunk.rows()) {
                     ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(inputTopic, null, row.value());
-                    record.headers().add(CHUNK_HEADER, chunkId);
+                    if (first) {
+                        // the chunk's records are committed all together or not at all: one mark tells
+                        record.headers().add(CHUNK_HEADER, chunkId);
+                        first = false;
+                    }
                     p.send(record, (meta, error) -> {
                         if (error == null) {
                             ends.merge(meta.partition(), meta.offset() + 1, Math::max);
