@@ -9,11 +9,9 @@ import com.clickhouse.client.ClickHouseResponse;
 import com.clickhouse.client.config.ClickHouseClientOption;
 import com.clickhouse.data.ClickHouseFormat;
 
-import java.io.BufferedReader;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -133,51 +131,42 @@ public final class ClickHouse implements AutoCloseable {
         return run(server, sql + " FORMAT TabSeparated").thenApply(ClickHouse::parseTabSeparated);
     }
 
-    /** Runs a query (without a FORMAT clause) and returns its rows as JSON objects, one per line. */
-    public CompletionStage<List<String>> queryJsonLines(String sql) {
-        return run(server, sql + " FORMAT JSONEachRow").thenApply(body -> body.lines().filter(l -> !l.isEmpty()).toList());
-    }
-
     /**
-     * A query's rows as JSONEachRow lines, read as ClickHouse sends them: for results too big to hold
+     * A query's rows as TabSeparated bytes, read as ClickHouse sends them: for results too big to hold
      * at once. Blocks until the first bytes arrive, so call it off the actor threads. {@code settings}
      * go with the query as ClickHouse settings (URL parameters, which 18.16 takes too);
      * {@code readTimeout} bounds every wait for more bytes, the first included.
      */
-    public LineStream streamJsonLines(String sql, Map<String, String> settings, Duration readTimeout) throws IOException {
+    public TabSeparatedStream streamTabSeparated(String sql, Map<String, String> settings, Duration readTimeout) throws IOException {
         var request = client.read(server)
-                .format(ClickHouseFormat.JSONEachRow)
+                .format(ClickHouseFormat.TabSeparated)
                 .option(ClickHouseClientOption.SOCKET_TIMEOUT, (int) Math.min(Integer.MAX_VALUE, readTimeout.toMillis()))
-                .query(sql + " FORMAT JSONEachRow");
+                .query(sql + " FORMAT TabSeparated");
         settings.forEach(request::set);
         try {
-            return new LineStream(request.executeAndWait());
+            return new TabSeparatedStream(request.executeAndWait());
         } catch (ClickHouseException e) {
             throw new IOException(e.getMessage(), e);
         }
     }
 
     /**
-     * The lines of a streamed result. A response ClickHouse breaks off after its headers went out
-     * ends like a complete one, or carries its error as text in the body: callers must not take
-     * the end of the lines for the end of the data without checking.
+     * The rows of a streamed TabSeparated result, as {@link TabSeparatedReader} splits them. A
+     * response ClickHouse breaks off after its headers went out ends like a complete one, or carries
+     * its error as text in the body: callers must not take the end of the rows for the end of the
+     * data without checking.
      */
-    public static final class LineStream implements AutoCloseable {
+    public static final class TabSeparatedStream implements AutoCloseable {
         private final ClickHouseResponse response;
-        private final BufferedReader lines;
+        private final TabSeparatedReader rows;
 
-        private LineStream(ClickHouseResponse response) {
+        private TabSeparatedStream(ClickHouseResponse response) {
             this.response = response;
-            this.lines = new BufferedReader(new InputStreamReader(response.getInputStream(), StandardCharsets.UTF_8));
+            this.rows = new TabSeparatedReader(response.getInputStream());
         }
 
-        /** The next non-empty line, or null at the end of the response. */
-        public String next() throws IOException {
-            String line;
-            do {
-                line = lines.readLine();
-            } while (line != null && line.isEmpty());
-            return line;
+        public TabSeparatedReader rows() {
+            return rows;
         }
 
         /** Abandons what is left unread. */

@@ -1,12 +1,11 @@
 package io.moose.flows.migration;
 
 import akka.Done;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.CborSerializable;
 import io.moose.flows.node.NodeContext;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.RowDecoder;
+import io.moose.flows.clickhouse.TabSeparatedReader;
 import io.moose.flows.clickhouse.TableSchema;
 import io.moose.flows.model.FlowDefinition;
 import io.moose.flows.model.Hop;
@@ -46,20 +45,24 @@ import java.util.stream.Collectors;
  * The I/O of a migration's (or backfill's) initial load, design section 4: the cut, the copy-in
  * start position, the wait for the source table, and chunks of table rows written into the flow's
  * input topic inside Kafka transactions. {@link MigrationActor} decides what happens when; this class
- * only does it. Blocking Kafka calls run on one thread of its own.
+ * only does it. Blocking Kafka calls run on one thread of its own, reading the source table on another.
  */
 public final class InitialLoad implements AutoCloseable {
 
-    /** Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is recognised. */
+    /**
+     * Header carrying the chunk number, so a chunk committed in Kafka but not in the journal is
+     * recognised. Only a chunk's first record carries it (the chunk is one transaction, so that record
+     * is committed exactly when all are), and loaded records carry no other: every hop downstream
+     * parses every header of every record (a per-row origin header and a chunk header on every row
+     * showed in JFR samples of the load's sending thread and of the transform hop and table sink).
+     */
     public static final String CHUNK_HEADER = "moose.load.chunk";
-    /** Header naming the table row a record was loaded from: topic/partition/offset. */
-    public static final String ORIGIN_HEADER = "moose.load.origin";
 
-    private static final ObjectMapper JSON = new ObjectMapper();
     private static final Duration POLL = Duration.ofMillis(200);
     /** Reads of the rest of the table that may end empty while rows remain before the load gives up (and retries as a step). */
     private static final int READ_ATTEMPTS = 2;
     private static final int INITIAL_CHUNK_CAPACITY = 4096;
+    private static final int PRODUCER_BATCH_BYTES = 512 * 1024;
     /** How much of an unreadable line an error quotes. */
     private static final int MAX_QUOTED_LINE = 200;
 
@@ -97,13 +100,16 @@ public final class InitialLoad implements AutoCloseable {
     private final String copyInGroup;
     private final String transactionalId;
     private final NodeContext node;
+    /** Kafka's calls. */
     private final ExecutorService io;
+    /** Reading and decoding the source table, beside the sending. */
+    private final ExecutorService reads;
     private final Duration timeout;
     private final Duration readTimeout;
     private final long sortMemoryBeforeSpill;
     private KafkaProducer<byte[], byte[]> producer;
     private KafkaConsumer<byte[], byte[]> reader;
-    /** Used on the load's own thread only, but for {@link #close()} breaking off a read that is under way. */
+    /** Used on the reading thread only, but for {@link #close()} breaking off a read that is under way. */
     private volatile SourceRead open;
 
     public InitialLoad(FlowDefinition flow, NodeContext node) {
@@ -119,8 +125,13 @@ public final class InitialLoad implements AutoCloseable {
         this.timeout = node.kafka().adminTimeout();
         this.readTimeout = node.config().getDuration("moose-flows.migration.read-timeout");
         this.sortMemoryBeforeSpill = node.config().getBytes("moose-flows.migration.sort-memory-before-spill");
-        this.io = Executors.newSingleThreadExecutor(r -> {
-            Thread t = new Thread(r, "initial-load-" + flow.id());
+        this.io = thread("initial-load-" + flow.id());
+        this.reads = thread("initial-load-read-" + flow.id());
+    }
+
+    private static ExecutorService thread(String name) {
+        return Executors.newSingleThreadExecutor(r -> {
+            Thread t = new Thread(r, name);
             t.setDaemon(true);
             return t;
         });
@@ -196,32 +207,40 @@ public final class InitialLoad implements AutoCloseable {
                 .thenApply(rows -> Long.parseLong(rows.get(0).get(0)));
     }
 
-    /**
-     * The next rows after {@code after}, in coordinate order, at most {@code limit}. They come from
-     * one read of the whole rest of the table, kept open from chunk to chunk: a query per chunk
-     * (ORDER BY ... LIMIT) made ClickHouse scan and sort the rest of the table for every chunk, a
-     * load quadratic in the table's size (2.6 s per chunk at 10M rows, 2026-12-01). The read is
-     * opened again from the cursor when it is not where the cursor is (first chunk, a resend, a
-     * new node after a crash) or broke off. Empty only when the table has nothing left after the
-     * cursor, counted: a broken-off response can end like a complete one.
-     */
+    /** {@link #readChunk(Cut, Cursor, int, long)} with no bound on the bytes. */
     public CompletionStage<Chunk> readChunk(Cut cut, Cursor after, int limit) {
-        return onIo(() -> {
+        return readChunk(cut, after, limit, Long.MAX_VALUE);
+    }
+
+    /**
+     * The next rows after {@code after}, in coordinate order: at most {@code limit}, and no more once
+     * their records reach {@code maxBytes}. They come from one read of the whole rest of the table,
+     * kept open from chunk to chunk: a query per chunk (ORDER BY ... LIMIT) made ClickHouse scan and
+     * sort the rest of the table for every chunk, a load quadratic in the table's size (2.6 s per
+     * chunk at 10M rows, 2026-12-01). The read is opened again from the cursor when it is not where
+     * the cursor is (first chunk, a resend, a new node after a crash) or broke off. Empty only when
+     * the table has nothing left after the cursor, counted: a broken-off response can end like a
+     * complete one. Runs on the load's reading thread, so the next chunk can be read while the
+     * current one is sent.
+     */
+    public CompletionStage<Chunk> readChunk(Cut cut, Cursor after, int limit, long maxBytes) {
+        return on(reads, () -> {
             for (int attempt = 1; ; attempt++) {
                 if (open == null || !open.position.equals(after)) {
                     closeRead();
-                    open = new SourceRead(node.clickhouse().streamJsonLines(selectRows(belowCut(cut) + " AND " + after(after), ""),
+                    open = new SourceRead(node.clickhouse().streamTabSeparated(selectRows(belowCut(cut) + " AND " + after(after)),
                             Map.of("max_bytes_before_external_sort", Long.toString(sortMemoryBeforeSpill),
                                     "send_timeout", Long.toString(Math.max(1, readTimeout.toSeconds()))),
                             readTimeout), after);
                 }
                 List<LoadedRow> rows = new ArrayList<>(Math.min(limit, INITIAL_CHUNK_CAPACITY));
                 Cursor last = null;
+                long bytes = 0;
                 try {
-                    String line;
-                    while (rows.size() < limit && (line = open.lines.next()) != null) {
-                        LoadedRow row = loadedRow(line);
+                    while (rows.size() < limit && bytes < maxBytes && open.stream.rows().next() >= 0) {
+                        LoadedRow row = open.rows.row(open.stream.rows());
                         rows.add(row);
+                        bytes += row.value().length;
                         last = row.origin();
                     }
                 } catch (java.io.IOException | RuntimeException e) {
@@ -229,7 +248,7 @@ public final class InitialLoad implements AutoCloseable {
                     closeRead();
                     throw e;
                 }
-                if (rows.size() == limit) {
+                if (rows.size() == limit || bytes >= maxBytes) {
                     open.position = last;
                     return new Chunk(rows, last);
                 }
@@ -255,7 +274,17 @@ public final class InitialLoad implements AutoCloseable {
 
     /** Exactly the rows of a chunk started before a crash: the rows below the cut never change. */
     public CompletionStage<Chunk> rereadChunk(Cut cut, Cursor after, Cursor last) {
-        return readRows(belowCut(cut) + " AND " + after(after) + " AND " + upTo(last), "");
+        return on(reads, () -> {
+            List<LoadedRow> rows = new ArrayList<>();
+            SourceRows decoder = new SourceRows();
+            try (ClickHouse.TabSeparatedStream stream = node.clickhouse().streamTabSeparated(
+                    selectRows(belowCut(cut) + " AND " + after(after) + " AND " + upTo(last)), Map.of(), readTimeout)) {
+                while (stream.rows().next() >= 0) {
+                    rows.add(decoder.row(stream.rows()));
+                }
+            }
+            return new Chunk(rows, rows.isEmpty() ? null : rows.get(rows.size() - 1).origin());
+        });
     }
 
     /** High watermarks of the input topic: a chunk sent after this point lies above them. */
@@ -268,21 +297,34 @@ public final class InitialLoad implements AutoCloseable {
         });
     }
 
-    /** Writes one chunk into the flow's input topic as one Kafka transaction. */
-    public CompletionStage<Done> send(long chunkNo, Chunk chunk) {
+    /**
+     * Writes one chunk into the flow's input topic as one Kafka transaction. Answers, per partition
+     * the chunk wrote to, the offset after its last record: every record sent later lies at or
+     * above it (what {@link #inputEndOffsets()} would answer, without asking the broker).
+     */
+    public CompletionStage<Map<Integer, Long>> send(long chunkNo, Chunk chunk) {
         return onIo(() -> {
             KafkaProducer<byte[], byte[]> p = producer();
             byte[] chunkId = Long.toString(chunkNo).getBytes(StandardCharsets.UTF_8);
+            Map<Integer, Long> ends = new java.util.concurrent.ConcurrentHashMap<>();
             try {
                 p.beginTransaction();
+                boolean first = true;
                 for (LoadedRow row : chunk.rows()) {
                     ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(inputTopic, null, row.value());
-                    record.headers().add(CHUNK_HEADER, chunkId);
-                    record.headers().add(ORIGIN_HEADER, row.origin().toString().getBytes(StandardCharsets.UTF_8));
-                    p.send(record);
+                    if (first) {
+                        // the chunk's records are committed all together or not at all: one mark tells
+                        record.headers().add(CHUNK_HEADER, chunkId);
+                        first = false;
+                    }
+                    p.send(record, (meta, error) -> {
+                        if (error == null) {
+                            ends.merge(meta.partition(), meta.offset() + 1, Math::max);
+                        }
+                    });
                 }
                 p.commitTransaction();
-                return Done.getInstance();
+                return new TreeMap<>(ends);
             } catch (RuntimeException e) {
                 closeProducer();
                 throw e;
@@ -314,39 +356,40 @@ public final class InitialLoad implements AutoCloseable {
         });
     }
 
-    private CompletionStage<Chunk> readRows(String where, String limit) {
-        return node.clickhouse().queryJsonLines(selectRows(where, limit)).thenApply(lines -> {
-            List<LoadedRow> rows = new ArrayList<>(lines.size());
-            Cursor last = null;
-            for (String line : lines) {
-                LoadedRow row = loadedRow(line);
-                rows.add(row);
-                last = row.origin();
-            }
-            return new Chunk(rows, last);
-        });
-    }
-
-    private String selectRows(String where, String limit) {
+    private String selectRows(String where) {
         List<String> columns = new ArrayList<>(sourceVersion.columns().stream().map(c -> ClickHouse.quote(c.name())).toList());
         columns.add(TableSchema.SOURCE_TOPIC);
         columns.add(TableSchema.SOURCE_PARTITION);
         columns.add(TableSchema.SOURCE_OFFSET);
         return "SELECT " + String.join(", ", columns) + " FROM " + node.clickhouse().qualified(sourceTable)
                 + " WHERE " + where
-                + " ORDER BY " + TableSchema.SOURCE_TOPIC + ", " + TableSchema.SOURCE_PARTITION + ", " + TableSchema.SOURCE_OFFSET
-                + limit;
+                + " ORDER BY " + TableSchema.SOURCE_TOPIC + ", " + TableSchema.SOURCE_PARTITION + ", " + TableSchema.SOURCE_OFFSET;
     }
 
-    /** One JSONEachRow line of the source table as the record to load; anything else (an error text) throws. */
-    private LoadedRow loadedRow(String line) {
-        try {
-            ObjectNode row = (ObjectNode) JSON.readTree(line);
-            Cursor origin = new Cursor(row.get(TableSchema.SOURCE_TOPIC).asText(), row.get(TableSchema.SOURCE_PARTITION).asInt(),
-                    row.get(TableSchema.SOURCE_OFFSET).asLong());
-            return new LoadedRow(JSON.writeValueAsBytes(RowDecoder.toRecord(row, sourceVersion)), origin);
-        } catch (java.io.IOException | ClassCastException | NullPointerException e) {
-            throw new IllegalStateException("not a row of " + sourceTable + ": " + abbreviate(line), e);
+    /**
+     * Rows of the source table (the model's columns, then its source coordinates) as records to
+     * load; anything else (an error text ClickHouse wrote into the body) throws. One per read.
+     */
+    private final class SourceRows {
+        private final RowDecoder decoder = new RowDecoder(sourceVersion);
+        private String topic = "";
+
+        /** The reader's current row. */
+        LoadedRow row(TabSeparatedReader in) {
+            int columns = decoder.columns();
+            try {
+                if (in.fields() != columns + 3) {
+                    throw new IllegalArgumentException(in.fields() + " fields, not " + (columns + 3));
+                }
+                String rowTopic = in.text(columns);
+                if (!rowTopic.equals(topic)) {
+                    topic = rowTopic;
+                }
+                Cursor origin = new Cursor(topic, Math.toIntExact(in.longField(columns + 1)), in.longField(columns + 2));
+                return new LoadedRow(decoder.record(in), origin);
+            } catch (RuntimeException e) {
+                throw new IllegalStateException("not a row of " + sourceTable + " (" + e.getMessage() + "): " + abbreviate(in.rawRow()), e);
+            }
         }
     }
 
@@ -356,18 +399,19 @@ public final class InitialLoad implements AutoCloseable {
 
     private void closeRead() {
         if (open != null) {
-            open.lines.close();
+            open.stream.close();
             open = null;
         }
     }
 
     /** The open read of the rest of the source table, and the cursor its next line follows. */
-    private static final class SourceRead {
-        final ClickHouse.LineStream lines;
+    private final class SourceRead {
+        final ClickHouse.TabSeparatedStream stream;
+        final SourceRows rows = new SourceRows();
         Cursor position;
 
-        SourceRead(ClickHouse.LineStream lines, Cursor position) {
-            this.lines = lines;
+        SourceRead(ClickHouse.TabSeparatedStream stream, Cursor position) {
+            this.stream = stream;
             this.position = position;
         }
     }
@@ -467,6 +511,8 @@ public final class InitialLoad implements AutoCloseable {
             props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
             props.put(ProducerConfig.ACKS_CONFIG, "all");
             props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+            // A chunk is sent in one burst and committed at once: big batches, no lingering
+            props.put(ProducerConfig.BATCH_SIZE_CONFIG, PRODUCER_BATCH_BYTES);
             producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
             producer.initTransactions();
         }
@@ -481,8 +527,12 @@ public final class InitialLoad implements AutoCloseable {
     }
 
     private <T> CompletionStage<T> onIo(java.util.concurrent.Callable<T> work) {
+        return on(io, work);
+    }
+
+    private static <T> CompletionStage<T> on(ExecutorService thread, java.util.concurrent.Callable<T> work) {
         CompletableFuture<T> result = new CompletableFuture<>();
-        io.execute(() -> {
+        thread.execute(() -> {
             try {
                 result.complete(work.call());
             } catch (Throwable e) {
@@ -497,11 +547,12 @@ public final class InitialLoad implements AutoCloseable {
         SourceRead underWay = open;
         if (underWay != null) {
             // a read waiting for ClickHouse (its sort can take minutes) ends now, not at its timeout
-            underWay.lines.close();
+            underWay.stream.close();
         }
+        reads.execute(this::closeRead);
+        reads.shutdown();
         io.execute(() -> {
             closeProducer();
-            closeRead();
             if (reader != null) {
                 reader.close(Duration.ZERO);
                 reader = null;

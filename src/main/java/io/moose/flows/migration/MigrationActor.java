@@ -26,6 +26,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.concurrent.CompletionStage;
 
 /**
  * The initial load of one migration (or backfill) flow, event sourced so it resumes from its last
@@ -77,7 +78,8 @@ public final class MigrationActor
     private record ChunkRead(Chunk chunk, Map<Integer, Long> inputEnds) implements Command {
     }
 
-    private record ChunkSent(long chunkNo) implements Command {
+    /** {@code inputEnds}: per partition the chunk wrote to, the offset after its last record. */
+    private record ChunkSent(long chunkNo, Map<Integer, Long> inputEnds) implements Command {
     }
 
     private record PendingChecked(boolean committed) implements Command {
@@ -160,8 +162,13 @@ public final class MigrationActor
     private static final String THROTTLE_TIMER = "throttle";
 
     private final int chunkSize;
+    private final long chunkBytes;
+    /** The next chunk, being read while the current one is sent, and the cursor it follows. */
+    private CompletionStage<Chunk> readAhead;
+    private Cursor readAheadFrom;
     private final double maxRowsPerSecond;
     private long lastChunkAt;
+    private long lastChunkRows;
     private final Duration pollInterval;
     private final Duration maxBackoff;
     private final List<ActorRef<CutReady>> waitingForCut = new ArrayList<>();
@@ -177,6 +184,7 @@ public final class MigrationActor
         this.flow = flow;
         this.load = new InitialLoad(flow, node);
         this.chunkSize = node.config().getInt("moose-flows.migration.chunk-size");
+        this.chunkBytes = node.config().getBytes("moose-flows.migration.chunk-bytes");
         this.maxRowsPerSecond = node.config().getDouble("moose-flows.migration.max-rows-per-second");
         this.pollInterval = node.config().getDuration("moose-flows.migration.poll-interval");
         this.maxBackoff = node.config().getDuration("moose-flows.flow.restart.max-backoff");
@@ -248,10 +256,9 @@ public final class MigrationActor
                     }
                     ChunkStarted started = new ChunkStarted(state.nextChunk(), state.cursor(), cmd.chunk().last(),
                             cmd.chunk().rows().size(), cmd.inputEnds());
-                    return Effect().persist(started).thenRun(s ->
-                            step("send chunk", load.send(started.chunkNo(), cmd.chunk()), done -> new ChunkSent(started.chunkNo())));
+                    return Effect().persist(started).thenRun(s -> send(s.cut(), started, cmd.chunk()));
                 })
-                .onCommand(ChunkSent.class, (state, cmd) -> commitPending(state))
+                .onCommand(ChunkSent.class, this::committedThenNext)
                 .onCommand(PendingChecked.class, (state, cmd) -> {
                     if (cmd.committed()) {
                         return commitPending(state);
@@ -260,7 +267,7 @@ public final class MigrationActor
                     return Effect().none().thenRun(s -> step("resend chunk",
                             load.rereadChunk(s.cut(), pending.from(), pending.to())
                                     .thenCompose(chunk -> load.send(pending.chunkNo(), chunk)),
-                            done -> new ChunkSent(pending.chunkNo())));
+                            ends -> new ChunkSent(pending.chunkNo(), ends)));
                 })
                 .onCommand(StepFailed.class, (state, cmd) -> {
                     stepInFlight = false;
@@ -273,6 +280,46 @@ public final class MigrationActor
                     return Effect().none();
                 })
                 .build();
+    }
+
+    /** Sends a chunk whose start is persisted, and starts reading the next one meanwhile. */
+    private void send(Cut cut, ChunkStarted started, Chunk chunk) {
+        step("send chunk", load.send(started.chunkNo(), chunk), ends -> new ChunkSent(started.chunkNo(), ends));
+        lastChunkRows = chunk.rows().size();
+        readAhead = load.readChunk(cut, started.to(), chunkSize, chunkBytes);
+        readAheadFrom = started.to();
+    }
+
+    /**
+     * Checkpoints a sent chunk. When the next chunk is already read, its start is persisted in the
+     * same atomic write and it is sent at once: one journal write and no read between two chunks.
+     * Its {@code inputEnds} are where this chunk's records end: the next chunk's records lie above them.
+     */
+    private Effect<Event, State> committedThenNext(State state, ChunkSent sent) {
+        ChunkStarted pending = state.pending().orElseThrow();
+        ChunkCommitted committed = new ChunkCommitted(pending.chunkNo(), pending.to(), pending.rows(), Instant.now());
+        Chunk next = readAheadDone(pending.to());
+        if (next == null || next.isEmpty() || maxRowsPerSecond > 0) {
+            return commitPending(state);
+        }
+        readAhead = null;
+        Map<Integer, Long> ends = new java.util.TreeMap<>(pending.inputEnds());
+        ends.putAll(sent.inputEnds());
+        ChunkStarted started = new ChunkStarted(pending.chunkNo() + 1, pending.to(), next.last(), next.rows().size(), ends);
+        return Effect().persist(List.of(committed, started)).thenRun(s -> {
+            failures = 0;
+            lastError = "";
+            send(s.cut(), started, next);
+        });
+    }
+
+    /** The chunk read ahead from {@code from}, if that read has finished well. */
+    private Chunk readAheadDone(Cursor from) {
+        if (readAhead == null || !from.equals(readAheadFrom)) {
+            return null;
+        }
+        java.util.concurrent.CompletableFuture<Chunk> read = readAhead.toCompletableFuture();
+        return read.isDone() && !read.isCompletedExceptionally() ? read.join() : null;
     }
 
     private Effect<Event, State> commitPending(State state) {
@@ -315,8 +362,10 @@ public final class MigrationActor
                     step("check pending chunk", load.chunkCommitted(pending.chunkNo(), pending.inputEnds()), PendingChecked::new);
                 } else if (!throttled()) {
                     lastChunkAt = System.nanoTime();
-                    step("read chunk", load.readChunk(state.cut(), state.cursor(), chunkSize)
-                            .thenCombine(load.inputEndOffsets(), ChunkRead::new), chunk -> chunk);
+                    CompletionStage<Chunk> read = readAhead != null && state.cursor().equals(readAheadFrom)
+                            ? readAhead : load.readChunk(state.cut(), state.cursor(), chunkSize, chunkBytes);
+                    readAhead = null;
+                    step("read chunk", read.thenCombine(load.inputEndOffsets(), ChunkRead::new), chunk -> chunk);
                 }
             }
             case DONE -> {
@@ -329,14 +378,14 @@ public final class MigrationActor
 
     /**
      * Keeps the load under {@code migration.max-rows-per-second} (0 = unlimited): a chunk starts no
-     * sooner than a full chunk's worth of time after the previous one, so a backfill can be kept from
+     * sooner than the previous chunk's rows' worth of time after it, so a backfill can be kept from
      * crowding out live traffic on Kafka and ClickHouse.
      */
     private boolean throttled() {
         if (maxRowsPerSecond <= 0 || lastChunkAt == 0) {
             return false;
         }
-        long spacing = (long) (chunkSize * 1_000_000_000.0 / maxRowsPerSecond);
+        long spacing = (long) (lastChunkRows * 1_000_000_000.0 / maxRowsPerSecond);
         long wait = lastChunkAt + spacing - System.nanoTime();
         if (wait <= 0) {
             return false;

@@ -86,6 +86,11 @@ final class CpuUse {
         return sum;
     }
 
+    /** CPU seconds a process (all its threads) has spent so far; 0 when it is gone. */
+    static double processSeconds(long pid) {
+        return ticks(Path.of("/proc", Long.toString(pid), "stat")) / (double) TICKS_PER_SECOND;
+    }
+
     private static long ticks(Path stat) {
         String text = read(stat);
         return text == null ? 0 : ticks(text);

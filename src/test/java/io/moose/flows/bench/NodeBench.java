@@ -35,9 +35,8 @@ import static io.moose.flows.testing.DataPlaneFixture.join;
 
 /**
  * A running node (target/moose-flows.jar, conf/node.conf) beside its ceilings, in the same run:
- * ingest under {@code wrk} (1 record x 8 and x 64 connections, 100 records x 8; req/s, p50/p99, node and
- * broker CPU per record) vs a plain kafka-clients
- * producer writing the same records, and the initial load of a new version vs ClickHouse's own
+ * ingest under {@code wrk} (1 record x 8 and x 64 connections, 100 records x 8; req/s, p50/p99, node
+ * and broker CPU per record) vs a plain kafka-clients producer writing the same records, and the initial load of a new version vs ClickHouse's own
  * {@code INSERT INTO new SELECT ... FROM old} of the same rows. Run by {@code ops/bench}; not a test.
  *
  * <p>The node starts with UserActivity 0.0 only; wrk fills it; then a definition adding 0.1 and
@@ -54,6 +53,19 @@ public final class NodeBench {
      */
     private static final long LOAD_EXTRA_ROWS = Long.getLong("bench.load-extra-rows", 0);
     private static final Duration TIMEOUT = Duration.ofMinutes(5).plusSeconds(LOAD_EXTRA_ROWS / 10_000);
+    /** 1: one node (conf/node.conf); more: a local cluster through ops/cluster. */
+    private static final int NODES = Integer.getInteger("bench.nodes", 1);
+    /** ingest (wrk beside a plain producer), load (initial load beside INSERT ... SELECT), or both. */
+    private static final String PARTS = System.getProperty("bench.node-parts", "ingest,load");
+    /** Extra JVM options of a single node, e.g. a flight recording (-XX:StartFlightRecording=...). */
+    private static final List<String> NODE_OPTS = System.getProperty("bench.node-opts", "").isBlank() ? List.of()
+            : List.of(System.getProperty("bench.node-opts").trim().split("\\s+"));
+    /** A cluster's ingest ports start here, admin ports 100 above, Artery ports 200 above. */
+    private static final int CLUSTER_PORT_BASE = Integer.getInteger("bench.cluster-port-base", 31000);
+    /** Idle time before the load, to measure live ingest's latency without it. */
+    private static final Duration PROBE_IDLE = Duration.ofSeconds(10);
+    /** 1-record requests per second the live-ingest probe sends through the load. */
+    private static final int PROBE_RATE = 50;
     private static final String TOKEN = "dev-token";
     private static final String MIGRATION = "UserActivity_0_0_UserActivity_0_1";
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -71,22 +83,72 @@ public final class NodeBench {
 
     public static void main(String[] args) throws Exception {
         Path dir = Files.createTempDirectory("node-bench");
-        Process node = null;
-        List<String> rows = new ArrayList<>();
+        Nodes nodes = null;
         List<String> ingestTable = new ArrayList<>();
-        String load;
+        String load = "";
         try (DataPlaneFixture dp = new DataPlaneFixture()) {
             String namespace = dp.names.ingestionTopic(UA_0_0).substring(0, dp.names.ingestionTopic(UA_0_0).indexOf('.'));
             Path before = Files.writeString(dir.resolve("project-0.0.conf"), "models = [ { name = UserActivity, versions = [" + V0_0 + "] } ]\nflows = []\n");
             Path after = dir.resolve("project-0.1.conf");
             Files.writeString(after, "models = [ { name = UserActivity, versions = [" + V0_0 + "," + V0_1 + "] } ]\n"
                     + "flows = [ { source = \"UserActivity/0.0\", target = \"UserActivity/0.1\" } ]\n");
+            nodes = NODES == 1 ? Nodes.single(dir, before, namespace, dp.clickhouse.database())
+                    : Nodes.cluster(dir, NODES, before, namespace, dp.clickhouse.database());
+            String admin = nodes.admin.get(0);
+            String ingestUrl = nodes.ingest.get(0) + "/ingest/UserActivity/0.0";
+
+            if (PARTS.contains("ingest")) {
+                // Through the first node; its CPU (and the broker's) per accepted record.
+                long nodePid = nodes.pids().get(0);
+                List<Wrk> runs = new ArrayList<>();
+                runs.add(wrk(dir, ingestUrl, 1, 8, nodePid, brokerPid()));
+                runs.add(wrk(dir, ingestUrl, 1, 64, nodePid, brokerPid()));
+                runs.add(wrk(dir, ingestUrl, 100, 8, nodePid, brokerPid()));
+                double ceiling = plainProducer(dp, (int) Math.max(200_000, runs.get(2).recordsPerSecond() * 5));
+                ingestTable.add("| scenario | req/s | rec/s | p50 | p99 | node CPU per record | broker CPU per record | ceiling (plain idempotent producer) | ratio |");
+                ingestTable.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+                for (Wrk run : runs) {
+                    ingestTable.add(String.format("| %d record(s) x %d connections | %,.0f | %,.0f | %.1f ms | %.1f ms | %.1f us | %.1f us | %,.0f rec/s | %.3fx |",
+                            run.records(), run.connections(), run.requestsPerSecond(), run.recordsPerSecond(), run.p50Ms(), run.p99Ms(),
+                            run.nodeCpuMicrosPerRecord(), run.brokerCpuMicrosPerRecord(), ceiling, run.recordsPerSecond() / ceiling));
+                }
+            }
+            if (PARTS.contains("load")) {
+                long ingested = PARTS.contains("ingest") ? awaitStableCount(dp, dp.names.table(UA_0_0)) : 0;
+                if (LOAD_EXTRA_ROWS > 0) {
+                    System.out.println("adding " + LOAD_EXTRA_ROWS + " rows of a bulk import to the source table");
+                    join(dp.clickhouse.execute("INSERT INTO " + dp.clickhouse.qualified(dp.names.table(UA_0_0))
+                            + " (eventId, timestamp, userId, activity, _src_topic, _src_partition, _src_offset)"
+                            + " SELECT concat('bulk-', toString(number)), toDateTime(1700000000 + intDiv(number, 100)),"
+                            + " concat('u', toString(number % 1000)), 'view:page@/home', 'bulk-import', toInt32(0), toInt64(number)"
+                            + " FROM system.numbers LIMIT " + LOAD_EXTRA_ROWS));
+                }
+                load = initialLoad(dp, nodes, after, ingested + LOAD_EXTRA_ROWS);
+            }
+        } finally {
+            if (nodes != null) {
+                nodes.stop();
+            }
+        }
+        System.out.println();
+        ingestTable.forEach(System.out::println);
+        System.out.println(load);
+        System.exit(0);
+    }
+
+    /** The node or nodes under test: their ingest and admin base URLs and their processes. */
+    private record Nodes(List<String> ingest, List<String> admin, List<Long> pids, Runnable shutdown) {
+
+        /** One node (conf/node.conf, H2 journal) as a child process. */
+        static Nodes single(Path dir, Path project, String namespace, String database) throws Exception {
             int ingestPort = freePort();
             int adminPort = freePort();
-            List<String> command = new ArrayList<>(List.of("java", "-Xmx1g", "-Dconfig.file=conf/node.conf",
-                    "-Dmoose-flows.project-file=" + before,
+            List<String> command = new ArrayList<>(List.of("java", "-Xmx1g"));
+            command.addAll(NODE_OPTS);
+            command.addAll(List.of("-Dconfig.file=conf/node.conf",
+                    "-Dmoose-flows.project-file=" + project,
                     "-Dmoose-flows.namespace=" + namespace,
-                    "-Dmoose-flows.clickhouse.database=" + dp.clickhouse.database(),
+                    "-Dmoose-flows.clickhouse.database=" + database,
                     "-Dmoose-flows.journal.url=jdbc:h2:file:" + dir.resolve("journal") + ";DB_CLOSE_DELAY=-1",
                     "-Dmoose-flows.ingest.port=" + ingestPort,
                     "-Dmoose-flows.ingest.interface=127.0.0.1",
@@ -94,63 +156,81 @@ public final class NodeBench {
                     "-Dmoose-flows.node.hostname=127.0.0.1",
                     "-Dmoose-flows.node.remote-port=0",
                     "-jar", "target/moose-flows.jar"));
-            // Extra node settings for a side-by-side run (e.g. -Dmoose-flows.ingest.single-batch-max-bytes=0).
-            String extra = System.getProperty("bench.node-options", "").trim();
-            if (!extra.isEmpty()) {
-                command.addAll(command.indexOf("-jar"), List.of(extra.split("\\s+")));
-            }
-            node = new ProcessBuilder(command)
+            Process node = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
-            String admin = "http://127.0.0.1:" + adminPort;
-            String ingestUrl = "http://127.0.0.1:" + ingestPort + "/ingest/UserActivity/0.0";
-            awaitReady(admin + "/health/ready", node, dir);
+            Nodes nodes = new Nodes(List.of("http://127.0.0.1:" + ingestPort), List.of("http://127.0.0.1:" + adminPort),
+                    List.of(node.pid()), () -> {
+                        node.destroy();
+                        try {
+                            node.waitFor(30, TimeUnit.SECONDS);
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        node.destroyForcibly();
+                    });
+            try {
+                awaitReady(nodes.admin.get(0) + "/health/ready", node::isAlive, dir.resolve("node.log"));
+            } catch (Exception e) {
+                nodes.shutdown.run();
+                throw e;
+            }
             System.out.println("node up (log " + dir.resolve("node.log") + ")");
+            return nodes;
+        }
 
-            long nodePid = node.pid();
-            List<Wrk> runs = new ArrayList<>();
-            runs.add(wrk(dir, ingestUrl, 1, 8, nodePid, brokerPid()));
-            runs.add(wrk(dir, ingestUrl, 1, 64, nodePid, brokerPid()));
-            runs.add(wrk(dir, ingestUrl, 100, 8, nodePid, brokerPid()));
-            double ceiling = plainProducer(dp, (int) Math.max(200_000, runs.get(2).recordsPerSecond() * 5));
-            ingestTable.add("| scenario | req/s | rec/s | p50 | p99 | node CPU per record | broker CPU per record | ceiling (plain idempotent producer) | ratio |");
-            ingestTable.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
-            for (Wrk run : runs) {
-                ingestTable.add(String.format("| %d record(s) x %d connections | %,.0f | %,.0f | %.1f ms | %.1f ms | %.1f us | %.1f us | %,.0f rec/s | %.3fx |",
-                        run.records(), run.connections(), run.requestsPerSecond(), run.recordsPerSecond(), run.p50Ms(), run.p99Ms(),
-                        run.nodeCpuMicrosPerRecord(), run.brokerCpuMicrosPerRecord(), ceiling, run.recordsPerSecond() / ceiling));
+        /**
+         * A local cluster of {@code n} nodes (ops/cluster: conf/cluster-node.conf, PostgreSQL journal)
+         * on ports from {@code bench.cluster-port-base}, its state under the bench's directory.
+         */
+        static Nodes cluster(Path dir, int n, Path project, String namespace, String database) throws Exception {
+            Path home = dir.resolve("cluster");
+            List<String> ingest = new ArrayList<>();
+            List<String> admin = new ArrayList<>();
+            for (int i = 0; i < n; i++) {
+                ingest.add("http://127.0.0.1:" + (CLUSTER_PORT_BASE + i));
+                admin.add("http://127.0.0.1:" + (CLUSTER_PORT_BASE + 100 + i));
             }
-            if (Boolean.getBoolean("bench.ingest-only")) {
-                node.destroy();
-                node.waitFor(30, TimeUnit.SECONDS);
-                ingestTable.forEach(System.out::println);
-                System.exit(0);
-            }
-
-            long ingested = awaitStableCount(dp, dp.names.table(UA_0_0));
-            if (LOAD_EXTRA_ROWS > 0) {
-                System.out.println("adding " + LOAD_EXTRA_ROWS + " rows of a bulk import to the source table");
-                join(dp.clickhouse.execute("INSERT INTO " + dp.clickhouse.qualified(dp.names.table(UA_0_0))
-                        + " (eventId, timestamp, userId, activity, _src_topic, _src_partition, _src_offset)"
-                        + " SELECT concat('bulk-', toString(number)), toDateTime(1700000000 + intDiv(number, 100)),"
-                        + " concat('u', toString(number % 1000)), 'view:page@/home', 'bulk-import', toInt32(0), toInt64(number)"
-                        + " FROM system.numbers LIMIT " + LOAD_EXTRA_ROWS));
-            }
-            load = initialLoad(dp, admin, after, ingested + LOAD_EXTRA_ROWS);
-        } finally {
-            if (node != null) {
-                node.destroy();
-                node.waitFor(30, TimeUnit.SECONDS);
-                node.destroyForcibly();
+            Runnable down = () -> {
+                try {
+                    cluster(home, namespace, database, project, "down");
+                } catch (Exception e) {
+                    System.out.println("ops/cluster down failed: " + e);
+                }
+            };
+            try {
+                cluster(home, namespace, database, project, "up", Integer.toString(n));
+                List<Long> pids = new ArrayList<>();
+                for (int i = 1; i <= n; i++) {
+                    pids.add(Long.parseLong(Files.readString(home.resolve("node-" + i).resolve("pid")).trim()));
+                }
+                System.out.println(n + " nodes up (logs under " + home + ")");
+                return new Nodes(ingest, admin, pids, down);
+            } catch (Exception e) {
+                down.run();
+                throw e;
             }
         }
-        System.out.println();
-        ingestTable.forEach(System.out::println);
-        System.out.println();
-        System.out.println("| measure | moose-flows | ceiling | ratio | target |");
-        System.out.println("|---|---:|---:|---:|---:|");
-        rows.forEach(System.out::println);
-        System.out.println(load);
-        System.exit(0);
+
+        private static void cluster(Path home, String namespace, String database, Path project, String... args) throws Exception {
+            List<String> command = new ArrayList<>(List.of("bash", "ops/cluster"));
+            command.addAll(List.of(args));
+            ProcessBuilder pb = new ProcessBuilder(command).redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.INHERIT);
+            pb.environment().put("MOOSE_CLUSTER_HOME", home.toString());
+            pb.environment().put("MOOSE_CLUSTER_INGEST_BASE", Integer.toString(CLUSTER_PORT_BASE));
+            pb.environment().put("MOOSE_CLUSTER_ADMIN_BASE", Integer.toString(CLUSTER_PORT_BASE + 100));
+            pb.environment().put("MOOSE_CLUSTER_REMOTE_BASE", Integer.toString(CLUSTER_PORT_BASE + 200));
+            pb.environment().put("MOOSE_ADMIN_TOKEN", TOKEN);
+            pb.environment().put("MOOSE_NODE_OPTS", "-Dmoose-flows.namespace=" + namespace + " -Dmoose-flows.clickhouse.database=" + database
+                    + " -Dmoose-flows.project-file=" + project);
+            Process p = pb.start();
+            if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
+                throw new IllegalStateException("ops/cluster " + String.join(" ", args) + " failed");
+            }
+        }
+
+        void stop() {
+            shutdown.run();
+        }
     }
 
     private static int freePort() throws IOException {
@@ -159,11 +239,11 @@ public final class NodeBench {
         }
     }
 
-    private static void awaitReady(String url, Process node, Path dir) throws Exception {
+    private static void awaitReady(String url, java.util.function.BooleanSupplier alive, Path log) throws Exception {
         long deadline = System.nanoTime() + TIMEOUT.toNanos();
         while (System.nanoTime() < deadline) {
-            if (!node.isAlive()) {
-                throw new IllegalStateException("node exited; see " + dir.resolve("node.log"));
+            if (!alive.getAsBoolean()) {
+                throw new IllegalStateException("node exited; see " + log);
             }
             try {
                 if (HTTP.send(HttpRequest.newBuilder(URI.create(url)).build(), HttpResponse.BodyHandlers.discarding()).statusCode() == 200) {
@@ -174,10 +254,9 @@ public final class NodeBench {
             }
             Thread.sleep(200);
         }
-        throw new IllegalStateException("node not ready; see " + dir.resolve("node.log"));
+        throw new IllegalStateException("node not ready; see " + log);
     }
 
-    /** One wrk run: rates, latency percentiles, and the node's and broker's CPU per accepted record. */
     record Wrk(int records, int connections, double requestsPerSecond, double p50Ms, double p99Ms,
                double nodeCpuMicrosPerRecord, double brokerCpuMicrosPerRecord) {
         double recordsPerSecond() {
@@ -291,52 +370,150 @@ public final class NodeBench {
         return Long.parseLong(join(dp.clickhouse.query("SELECT count() FROM " + dp.clickhouse.qualified(table))).get(0).get(0));
     }
 
-    private static String initialLoad(DataPlaneFixture dp, String admin, Path definition, long rows) throws Exception {
+    private static String initialLoad(DataPlaneFixture dp, Nodes nodes, Path definition, long rows) throws Exception {
+        String admin = nodes.admin.get(0);
         String source = dp.clickhouse.qualified(dp.names.table(UA_0_0));
         String target = dp.names.table(UA_0_1);
-        System.out.println("initial load of " + rows + " rows");
-        long start = System.nanoTime();
-        HttpResponse<String> applied = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/project/apply"))
-                .header("Authorization", "Bearer " + TOKEN)
-                .POST(HttpRequest.BodyPublishers.ofFile(definition)).build(), HttpResponse.BodyHandlers.ofString());
-        if (applied.statusCode() != 200) {
-            throw new IllegalStateException("apply failed: " + applied.statusCode() + " " + applied.body());
+        long broker = Long.parseLong(System.getProperty("bench.broker-pid", "0").isBlank() ? "0" : System.getProperty("bench.broker-pid"));
+        long clickhouse = Long.parseLong(System.getProperty("bench.clickhouse-pid", "0").isBlank() ? "0" : System.getProperty("bench.clickhouse-pid"));
+        try (IngestProbe probe = new IngestProbe(nodes.ingest)) {
+            System.out.println("live-ingest probe idle for " + PROBE_IDLE.toSeconds() + " s (" + PROBE_RATE + " requests/s)");
+            Thread.sleep(PROBE_IDLE.toMillis());
+            System.out.println("initial load of " + rows + " rows");
+            double[] cpuBefore = cpu(nodes.pids, broker, clickhouse);
+            long start = System.nanoTime();
+            HttpResponse<String> applied = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/project/apply"))
+                    .header("Authorization", "Bearer " + TOKEN)
+                    .POST(HttpRequest.BodyPublishers.ofFile(definition)).build(), HttpResponse.BodyHandlers.ofString());
+            if (applied.statusCode() != 200) {
+                throw new IllegalStateException("apply failed: " + applied.statusCode() + " " + applied.body());
+            }
+            long done = 0;
+            long landed = 0;
+            long toLoad = -1;
+            double[] cpuDone = null;
+            long deadline = System.nanoTime() + TIMEOUT.toNanos();
+            while ((done == 0 || landed == 0) && System.nanoTime() < deadline) {
+                if (done == 0) {
+                    HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/migrations/" + MIGRATION)).build(),
+                            HttpResponse.BodyHandlers.ofString());
+                    if (r.statusCode() == 200) {
+                        JsonNode progress = JSON.readTree(r.body());
+                        if ("done".equals(progress.path("phase").asText())) {
+                            done = System.nanoTime();
+                            cpuDone = cpu(nodes.pids, broker, clickhouse);
+                            toLoad = progress.path("rowsToLoad").asLong();
+                        }
+                    }
+                }
+                if (landed == 0 && count(dp, target) >= rows) {
+                    landed = System.nanoTime();
+                }
+                Thread.sleep(100);
+            }
+            if (done == 0 || landed == 0) {
+                throw new IllegalStateException("initial load did not finish in " + TIMEOUT);
+            }
+            String idle = probe.percentiles(start - PROBE_IDLE.toNanos(), start);
+            String loading = probe.percentiles(start, done);
+            String ceilingTable = dp.clickhouse.qualified("load_ceiling");
+            join(dp.clickhouse.execute("CREATE TABLE " + ceilingTable + " AS " + dp.clickhouse.qualified(target)));
+            String columns = "eventId, timestamp, userId, activity, region, _src_topic, _src_partition, _src_offset";
+            double clickhouseBefore = clickhouse == 0 ? 0 : CpuUse.processSeconds(clickhouse);
+            long ceilingStart = System.nanoTime();
+            join(dp.clickhouse.execute("INSERT INTO " + ceilingTable + " (" + columns + ") SELECT eventId, timestamp, userId, activity,"
+                    + " 'unknown', _src_topic, _src_partition, _src_offset FROM " + source));
+            double ceiling = rows / ((System.nanoTime() - ceilingStart) / 1e9);
+            double ceilingCpu = clickhouse == 0 ? 0 : (CpuUse.processSeconds(clickhouse) - clickhouseBefore) * 1e6 / rows;
+            double toTopic = toLoad / ((done - start) / 1e9);
+            double toTable = rows / ((landed - start) / 1e9);
+            String where = nodes.pids.size() == 1 ? "one node" : nodes.pids.size() + " nodes";
+            return String.join("\n",
+                    DataPlaneBench.row(String.format("initial load of %,d rows on %s, apply -> phase done (rows in the flow input topic, %.1f s)", toLoad, where, (done - start) / 1e9), toTopic, ceiling, 0),
+                    DataPlaneBench.row(String.format("initial load of %,d rows on %s, apply -> all rows in the new table (%.1f s)", rows, where, (landed - start) / 1e9), toTable, ceiling, 0),
+                    "",
+                    String.format("CPU s per 1M rows, apply -> phase done: node JVM(s) %.2f + broker %.2f + ClickHouse %.2f (the load, the flow behind it, the probe); INSERT ... SELECT: ClickHouse %.2f",
+                            (cpuDone[0] - cpuBefore[0]) * 1e6 / toLoad, (cpuDone[1] - cpuBefore[1]) * 1e6 / toLoad, (cpuDone[2] - cpuBefore[2]) * 1e6 / toLoad, ceilingCpu),
+                    "live ingest (1-record requests, " + PROBE_RATE + "/s, spread over the nodes): idle " + idle + "; during the load (apply -> done) " + loading);
         }
-        long done = 0;
-        long landed = 0;
-        long toLoad = -1;
-        long deadline = System.nanoTime() + TIMEOUT.toNanos();
-        while ((done == 0 || landed == 0) && System.nanoTime() < deadline) {
-            if (done == 0) {
-                HttpResponse<String> r = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/migrations/" + MIGRATION)).build(),
-                        HttpResponse.BodyHandlers.ofString());
-                if (r.statusCode() == 200) {
-                    JsonNode progress = JSON.readTree(r.body());
-                    if ("done".equals(progress.path("phase").asText())) {
-                        done = System.nanoTime();
-                        toLoad = progress.path("rowsToLoad").asLong();
+    }
+
+    /** CPU seconds so far of the nodes, the broker, ClickHouse. */
+    private static double[] cpu(List<Long> nodes, long broker, long clickhouse) {
+        double jvms = nodes.stream().mapToDouble(CpuUse::processSeconds).sum();
+        return new double[] {jvms, broker == 0 ? 0 : CpuUse.processSeconds(broker), clickhouse == 0 ? 0 : CpuUse.processSeconds(clickhouse)};
+    }
+
+    /**
+     * Live ingest beside the load: 1-record requests at a fixed rate, round-robin over the nodes, each
+     * timed. A request that takes longer than the interval delays the next (latency under a closed
+     * loop, so a stall shows as one slow request, not as many).
+     */
+    private static final class IngestProbe implements AutoCloseable {
+        private final List<long[]> samples = java.util.Collections.synchronizedList(new ArrayList<>());
+        private final Thread thread;
+        private volatile boolean running = true;
+
+        IngestProbe(List<String> ingest) {
+            thread = new Thread(() -> {
+                long interval = 1_000_000_000L / PROBE_RATE;
+                long next = System.nanoTime();
+                for (int i = 0; running; i++) {
+                    String url = ingest.get(i % ingest.size()) + "/ingest/UserActivity/0.0";
+                    try {
+                        String body = JSON.writeValueAsString(JSON.createArrayNode().add(IngestClient.userActivity("0.0", "probe-" + i, i)));
+                        long sent = System.nanoTime();
+                        int status = HTTP.send(HttpRequest.newBuilder(URI.create(url)).header("Content-Type", "application/json")
+                                .POST(HttpRequest.BodyPublishers.ofString(body)).build(), HttpResponse.BodyHandlers.discarding()).statusCode();
+                        long took = System.nanoTime() - sent;
+                        samples.add(new long[] {sent, status == 200 ? took : -1});
+                        next += interval;
+                        long wait = next - System.nanoTime();
+                        if (wait > 0) {
+                            Thread.sleep(wait / 1_000_000, (int) (wait % 1_000_000));
+                        } else {
+                            next = System.nanoTime();
+                        }
+                    } catch (InterruptedException e) {
+                        return;
+                    } catch (IOException e) {
+                        samples.add(new long[] {System.nanoTime(), -1});
+                    }
+                }
+            }, "ingest-probe");
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        /** p50 / p99 / max of the requests sent in [from, to), and how many failed. */
+        String percentiles(long from, long to) {
+            List<Long> took = new ArrayList<>();
+            int failed = 0;
+            synchronized (samples) {
+                for (long[] s : samples) {
+                    if (s[0] >= from && s[0] < to) {
+                        if (s[1] < 0) {
+                            failed++;
+                        } else {
+                            took.add(s[1]);
+                        }
                     }
                 }
             }
-            if (landed == 0 && count(dp, target) >= rows) {
-                landed = System.nanoTime();
+            if (took.isEmpty()) {
+                return "no requests";
             }
-            Thread.sleep(100);
+            took.sort(null);
+            return String.format("p50 %.1f ms / p99 %.1f ms / max %.1f ms (%d requests, %d failed)",
+                    took.get(took.size() / 2) / 1e6, took.get((int) Math.min(took.size() - 1, Math.ceil(took.size() * 0.99) - 1)) / 1e6,
+                    took.get(took.size() - 1) / 1e6, took.size(), failed);
         }
-        if (done == 0 || landed == 0) {
-            throw new IllegalStateException("initial load did not finish in " + TIMEOUT);
+
+        @Override
+        public void close() throws InterruptedException {
+            running = false;
+            thread.interrupt();
+            thread.join(5_000);
         }
-        String ceilingTable = dp.clickhouse.qualified("load_ceiling");
-        join(dp.clickhouse.execute("CREATE TABLE " + ceilingTable + " AS " + dp.clickhouse.qualified(target)));
-        String columns = "eventId, timestamp, userId, activity, region, _src_topic, _src_partition, _src_offset";
-        long ceilingStart = System.nanoTime();
-        join(dp.clickhouse.execute("INSERT INTO " + ceilingTable + " (" + columns + ") SELECT eventId, timestamp, userId, activity,"
-                + " 'unknown', _src_topic, _src_partition, _src_offset FROM " + source));
-        double ceiling = rows / ((System.nanoTime() - ceilingStart) / 1e9);
-        double toTopic = toLoad / ((done - start) / 1e9);
-        double toTable = rows / ((landed - start) / 1e9);
-        return String.join("\n",
-                DataPlaneBench.row(String.format("initial load of %,d rows, apply -> phase done (rows in the flow input topic, %.1f s)", toLoad, (done - start) / 1e9), toTopic, ceiling, 0),
-                DataPlaneBench.row(String.format("initial load of %,d rows, apply -> all rows in the new table (%.1f s)", rows, (landed - start) / 1e9), toTable, ceiling, 0));
     }
 }

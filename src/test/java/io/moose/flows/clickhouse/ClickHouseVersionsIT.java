@@ -1,8 +1,8 @@
 package io.moose.flows.clickhouse;
 
 import com.clickhouse.client.ClickHouseException;
+import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.model.ModelVersion;
 import io.moose.flows.model.ProjectDefinitionLoader;
 import io.moose.flows.model.VersionRef;
@@ -77,11 +77,16 @@ class ClickHouseVersionsIT {
 
         List<Long> read = new ArrayList<>();
         List<Boolean> flags = new ArrayList<>();
-        for (String line : clickhouse.queryJsonLines("SELECT l, b FROM " + table + " ORDER BY _src_offset").toCompletableFuture().join()) {
-            ObjectNode record = RowDecoder.toRecord((ObjectNode) JSON.readTree(line), LONGS);
-            assertTrue(record.get("l").isIntegralNumber(), line);
-            read.add(record.get("l").asLong());
-            flags.add(record.get("b").asBoolean());
+        RowDecoder decoder = new RowDecoder(LONGS);
+        try (ClickHouse.TabSeparatedStream stream = clickhouse.streamTabSeparated("SELECT l, b FROM " + table + " ORDER BY _src_offset",
+                Map.of(), Duration.ofSeconds(30))) {
+            while (stream.rows().next() >= 0) {
+                String line = stream.rows().rawRow();
+                JsonNode record = JSON.readTree(decoder.record(stream.rows()));
+                assertTrue(record.get("l").isIntegralNumber(), line);
+                read.add(record.get("l").asLong());
+                flags.add(record.get("b").asBoolean());
+            }
         }
         assertEquals(values, read);
         assertEquals(List.of(false, true, false, true, false), flags);
@@ -90,14 +95,16 @@ class ClickHouseVersionsIT {
     @Test
     void settingsSentWithOneQueryApplyToThatQueryOnly() throws Exception {
         String setting = "SELECT value FROM system.settings WHERE name = 'max_block_size'";
-        try (ClickHouse.LineStream lines = clickhouse.streamJsonLines(setting, Map.of("max_block_size", "1234"), Duration.ofSeconds(30))) {
-            assertEquals("1234", JSON.readTree(lines.next()).get("value").asText());
+        try (ClickHouse.TabSeparatedStream stream = clickhouse.streamTabSeparated(setting, Map.of("max_block_size", "1234"), Duration.ofSeconds(30))) {
+            assertEquals(1, stream.rows().next());
+            assertEquals("1234", stream.rows().text(0));
         }
         assertNotEquals("1234", one(setting));
         // The initial load sends these two with its read (InitialLoad.readChunk); both releases take them as URL settings.
-        try (ClickHouse.LineStream lines = clickhouse.streamJsonLines("SELECT 1 AS one",
+        try (ClickHouse.TabSeparatedStream stream = clickhouse.streamTabSeparated("SELECT 1 AS one",
                 Map.of("max_bytes_before_external_sort", "1000000", "send_timeout", "30"), Duration.ofSeconds(30))) {
-            assertEquals(1, JSON.readTree(lines.next()).get("one").asInt());
+            assertEquals(1, stream.rows().next());
+            assertEquals(1, stream.rows().longField(0));
         }
     }
 

@@ -10,6 +10,9 @@ import io.moose.flows.node.Provisioning;
 import io.moose.flows.clickhouse.ClickHouse;
 import io.moose.flows.clickhouse.ClickHouseSettings;
 import io.moose.flows.kafka.KafkaSettings;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.moose.flows.migration.InitialLoad.Chunk;
 import io.moose.flows.migration.InitialLoad.Cursor;
 import io.moose.flows.migration.InitialLoad.Cut;
@@ -106,6 +109,21 @@ class InitialLoadIT {
     }
 
     @Test
+    void loadedRecordsCarryStringsWithTabsLineFeedsQuotesAndNonAsciiUnchanged() throws Exception {
+        String tricky = "t\tn\nr\rb\\q\"'\u0001\u00e9\u20ac\ud83d\ude00";
+        ObjectNode row = new ObjectMapper().createObjectNode().put("eventId", tricky).put("timestamp", "2024-01-31 12:00:00")
+                .put("userId", "u").put("activity", "click:x@/").put("_src_topic", "bulk-import").put("_src_partition", 0).put("_src_offset", 2);
+        clickhouse.insertJsonEachRow("UserActivity_0_0", (row + "\n").getBytes(StandardCharsets.UTF_8)).toCompletableFuture().get();
+        try (InitialLoad load = new InitialLoad(migration, node)) {
+            Chunk all = get(load.readChunk(new Cut(Map.of(sourceTopic, Map.of(0, 0L, 1, 0L, 2, 0L))), Cursor.START, 100));
+            assertEquals(new Cursor("bulk-import", 0, 2), all.last());
+            JsonNode record = new ObjectMapper().readTree(all.rows().get(2).value());
+            assertEquals(tricky, record.get("eventId").asText());
+            assertEquals("2024-01-31 12:00:00", record.get("timestamp").asText());
+        }
+    }
+
+    @Test
     void chunksReadFromOneOpenReadEqualChunksReadAfterEveryKindOfReopening() throws Exception {
         Cut cut = new Cut(Map.of(sourceTopic, Map.of(0, 10L, 1, 5L, 2, 0L)));
         List<Cursor> streamed = new ArrayList<>();
@@ -152,6 +170,31 @@ class InitialLoadIT {
             assertFalse(get(successor.chunkCommitted(8, endsBefore)), "a chunk never sent is not");
             ExecutionException fenced = assertThrows(ExecutionException.class, () -> get(crashed.send(8, chunk)));
             assertTrue(causedBy(fenced, ProducerFencedException.class), () -> "not fenced: " + fenced);
+        } finally {
+            crashed.close();
+        }
+    }
+
+    @Test
+    void endsAnsweredBySendingAChunkLetASuccessorFindTheNextChunkWithoutAskingTheBroker() throws Exception {
+        // the actor records the next chunk's start with these ends in the same write as this chunk's checkpoint
+        Cut cut = new Cut(Map.of(sourceTopic, Map.of(0, 10L, 1, 5L, 2, 0L)));
+        InitialLoad crashed = new InitialLoad(migration, node);
+        Chunk first = get(crashed.readChunk(cut, Cursor.START, 4));
+        Map<Integer, Long> afterFirst = get(crashed.send(1, first));
+        Map<Integer, Long> ends = get(crashed.inputEndOffsets());
+        afterFirst.forEach((partition, end) -> assertTrue(end <= ends.get(partition),
+                () -> "partition " + partition + ": " + end + " is past the topic's end " + ends.get(partition)));
+        assertFalse(afterFirst.isEmpty(), "the partitions the chunk wrote to");
+
+        Chunk second = get(crashed.readChunk(cut, first.last(), 4));
+        get(crashed.send(2, second));
+        // a crash now: chunk 2 is in Kafka, its checkpoint is not
+        try (InitialLoad successor = new InitialLoad(migration, node)) {
+            Map<Integer, Long> recorded = new java.util.TreeMap<>(Map.of(0, 0L));
+            recorded.putAll(afterFirst);
+            assertTrue(get(successor.chunkCommitted(2, recorded)), "chunk 2 lies above the ends chunk 1's send answered");
+            assertFalse(get(successor.chunkCommitted(1, recorded)), "chunk 1 lies below them: not mistaken for the pending one");
         } finally {
             crashed.close();
         }
