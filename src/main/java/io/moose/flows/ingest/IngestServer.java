@@ -62,7 +62,8 @@ public final class IngestServer {
                     // Producers set up, and the route taken once, before the node reports ready, not by its first requests.
                     CompletionStage<Void> warm = writer.warmUp(definition.allVersions().stream()
                                     .map(v -> names.ingestionTopic(v.ref())).toList())
-                            .thenCompose(producersReady -> requestItself(settings, binding, definition));
+                            .thenRun(() -> routes.warmUp(definition))
+                            .thenCompose(checked -> requestItself(settings, binding, definition));
                     return new IngestServer(current, binding, writer, settings.produceTimeout(), warm);
                 });
     }
