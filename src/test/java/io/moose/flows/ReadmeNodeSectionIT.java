@@ -5,11 +5,12 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 import static org.junit.jupiter.api.Assumptions.assumeTrue;
 
 import io.moose.flows.clickhouse.ClickHouse;
+import io.moose.flows.testing.FreePort;
 import io.moose.flows.testing.Infra;
+import io.moose.flows.testing.ReadmeText;
 import io.moose.flows.testing.TableCounts;
 import io.moose.flows.testing.TcpProxy;
 import java.io.IOException;
-import java.net.ServerSocket;
 import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
@@ -46,15 +47,15 @@ class ReadmeNodeSectionIT {
         assumeTrue(infra.managedByScript(), "services come from the environment, not ops/infra");
         Path repo = Infra.repoRoot();
         String readme = Files.readString(repo.resolve("README.md"));
-        List<String> nodeCommands = shellLines(fencedBlock(section(readme, "## Running a node")));
-        String curl = curlCommand(fencedBlock(section(readme, "### Ingest")));
+        List<String> nodeCommands = ReadmeText.shellLines(ReadmeText.fencedBlock(ReadmeText.section(readme, "## Running a node")));
+        String curl = curlCommand(ReadmeText.fencedBlock(ReadmeText.section(readme, "### Ingest")));
         assertTrue(nodeCommands.stream().anyMatch(c -> c.startsWith("eval \"$(ops/infra env)\"")), nodeCommands.toString());
         assertTrue(Files.isRegularFile(repo.resolve("target/moose-flows.jar")), "the package phase builds target/moose-flows.jar");
 
         String namespace = Infra.uniqueName("readme");
-        int ingestPort = freePort();
-        int adminPort = freePort();
-        int remotePort = freePort();
+        int ingestPort = FreePort.next();
+        int adminPort = FreePort.next();
+        int remotePort = FreePort.next();
         Path journal = Files.createTempDirectory("moose-readme-journal-");
         Path log = repo.resolve("target/readme-node-" + namespace + ".log");
         URI clickhouse = URI.create(infra.clickhouseUrl());
@@ -117,27 +118,6 @@ class ReadmeNodeSectionIT {
         }
     }
 
-    /** From a heading line to the next heading of any level. */
-    private static String section(String markdown, String heading) {
-        int start = markdown.indexOf("\n" + heading + "\n");
-        assertTrue(start >= 0, "README has a section " + heading);
-        int body = start + heading.length() + 2;
-        int end = markdown.indexOf("\n#", body);
-        return markdown.substring(body, end < 0 ? markdown.length() : end);
-    }
-
-    private static String fencedBlock(String section) {
-        int open = section.indexOf("```");
-        int start = section.indexOf('\n', open) + 1;
-        int close = section.indexOf("```", start);
-        assertTrue(open >= 0 && close > start, "a fenced block in " + section);
-        return section.substring(start, close);
-    }
-
-    private static List<String> shellLines(String block) {
-        return block.lines().map(String::strip).filter(l -> !l.isEmpty()).toList();
-    }
-
     /** The curl example, with its continuation lines. */
     private static String curlCommand(String block) {
         List<String> lines = new ArrayList<>();
@@ -190,12 +170,6 @@ class ReadmeNodeSectionIT {
             return String.join("\n", lines.subList(Math.max(0, lines.size() - 40), lines.size()));
         } catch (IOException e) {
             return "(no log: " + e + ")";
-        }
-    }
-
-    private static int freePort() throws IOException {
-        try (ServerSocket socket = new ServerSocket(0)) {
-            return socket.getLocalPort();
         }
     }
 }

@@ -7,9 +7,7 @@ import akka.kafka.ProducerSettings;
 import akka.kafka.javadsl.Consumer;
 import akka.stream.javadsl.Source;
 import io.moose.flows.hop.HopContext;
-import io.moose.flows.hop.RunFencedException;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
-import org.apache.kafka.clients.consumer.ConsumerRebalanceListener;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.OffsetAndMetadata;
@@ -18,6 +16,7 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.Metric;
 import org.apache.kafka.common.MetricName;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.errors.InvalidProducerEpochException;
 import org.apache.kafka.common.errors.ProducerFencedException;
@@ -26,7 +25,7 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
-import java.util.Collection;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -43,10 +42,21 @@ import java.util.concurrent.Executor;
  *
  * <p>Each run owns its consumer and transactional producer on a thread of its own (both clients
  * block); the stream around it only reports the run's end, so a {@link io.moose.flows.hop.SupervisedHop}
- * restarts it with backoff, or ends the hop for good when the run was fenced. Fencing: a new run
- * (here or on another node after a failover) with the same transactional id fences the old producer
- * in {@code initTransactions}, and offsets are sent with the consumer's group metadata, so a zombie
- * of an older group generation cannot commit either.
+ * restarts it with backoff, or ends the hop for good when the run was fenced.
+ *
+ * <p>Fencing is by transactional id, not by consumer-group generation. A hop has one owner in the
+ * cluster (its sharded entity) and one run at a time, which reads every partition of its inputs, so
+ * its consumer assigns itself all of them instead of joining the group: a new run after a SIGKILL
+ * then does not wait for the dead member's session to expire (6 s at least, the broker's
+ * group.min.session.timeout.ms) before it gets its partitions. The group id names where the
+ * offsets are committed, and it maps one to one to the transactional id (both are
+ * {@code TopicNames.consumerGroup}), so every run that can commit offsets of this group uses the
+ * same transactional id: a new run's {@code initTransactions} bumps the producer epoch, aborts
+ * what an older run left open, and from then on every send, offset commit and commit of the older
+ * run fails with {@code ProducerFencedException} / {@code InvalidProducerEpochException} (Kafka's
+ * exactly-once model before KIP-447, exact when partitions never move between transactional ids).
+ * The new run's consumer asks for the committed offsets only after that, read_committed.
+ * A fenced run learns it at its next transaction; an idle one is stopped by its entity.
  *
  * <p>Why not Alpakka's {@code Transactional.source/flow} (used before, same guarantees): measured
  * in ops/bench, a third of the hop's stream time went to its per-record bookkeeping (an immutable
@@ -131,7 +141,7 @@ public final class TransactionalHop {
     }
 
     /** One run: the loop's thread, its clients, and the control the supervisor drains it with. */
-    private final class Run implements Consumer.Control, ConsumerRebalanceListener {
+    private final class Run implements Consumer.Control {
 
         private final HopContext context;
         private final Thread thread;
@@ -146,8 +156,6 @@ public final class TransactionalHop {
         private boolean inTransaction;
         private volatile boolean stopRequested;
         private volatile boolean abortRequested;
-        /** Closing the consumer revokes its partitions: nothing is left to commit by then. */
-        private boolean closing;
         private org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer;
         private Producer<byte[], byte[]> producer;
 
@@ -159,11 +167,16 @@ public final class TransactionalHop {
 
         private void loop() {
             try {
+                long startNanos = System.nanoTime();
                 producer = producerSettings.createKafkaProducer();
                 // Fences any earlier producer with this transactional id and aborts its open transaction.
                 producer.initTransactions();
+                long fencedNanos = System.nanoTime();
                 consumer = consumerSettings.createKafkaConsumer();
-                consumer.subscribe(topics, this);
+                List<TopicPartition> partitions = partitions(consumer);
+                consumer.assign(partitions);
+                log.info("{}: run started, earlier runs fenced in {} ms, reading {} partitions from committed offsets",
+                        name, (fencedNanos - startNanos) / 1_000_000, partitions.size());
                 // The producer owns the transactional id now: the hop is running, even before any record.
                 context.ready();
                 long commitNanos = commitInterval.toNanos();
@@ -195,6 +208,20 @@ public final class TransactionalHop {
                 close(!(e instanceof ProducerFencedException || e instanceof InvalidProducerEpochException));
                 finished.completeExceptionally(e);
             }
+        }
+
+        /** Every partition of the hop's input topics (all of them are this run's, see the class comment). */
+        private List<TopicPartition> partitions(org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> c) {
+            List<TopicPartition> all = new ArrayList<>();
+            for (String topic : topics) {
+                List<PartitionInfo> infos = c.partitionsFor(topic);
+                if (infos == null || infos.isEmpty()) {
+                    // Not provisioned yet: a failed run restarts with backoff.
+                    throw new IllegalStateException(name + ": input topic " + topic + " has no partitions (does it exist?)");
+                }
+                infos.forEach(info -> all.add(new TopicPartition(info.topic(), info.partition())));
+            }
+            return all;
         }
 
         /** The pending poll's outputs into the open transaction (begun here if needed), its offsets into the next commit. */
@@ -233,34 +260,7 @@ public final class TransactionalHop {
             deadLettered = 0;
         }
 
-        /** Partitions leaving in a rebalance: commit what was read from them while they are still ours. */
-        @Override
-        public void onPartitionsRevoked(Collection<TopicPartition> partitions) {
-            if (!abortRequested && !closing) {
-                sendPending();
-                if (inTransaction) {
-                    commit();
-                }
-            }
-        }
-
-        @Override
-        public void onPartitionsAssigned(Collection<TopicPartition> partitions) {
-            log.debug("{}: assigned {}", name, partitions);
-        }
-
-        /** Lost (not revoked): the group moved on without us, so the open transaction must not commit. */
-        @Override
-        public void onPartitionsLost(Collection<TopicPartition> partitions) {
-            if (closing) {
-                return;
-            }
-            // Another member may own them now: this run is fenced, and its open transaction must not commit.
-            throw new RunFencedException(name + ": lost partitions " + partitions + " to a rebalance (its group generation moved on)");
-        }
-
         private void close(boolean abortOpenTransaction) {
-            closing = true;
             if (producer != null) {
                 try {
                     if (inTransaction && abortOpenTransaction) {

@@ -23,6 +23,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.moose.flows.model.Column;
 import io.moose.flows.model.DataModel;
 import io.moose.flows.model.JsonText;
 import io.moose.flows.model.ModelVersion;
@@ -280,6 +281,42 @@ final class IngestRoutes extends AllDirectives {
 
     private static ObjectNode error(String message) {
         return JSON.createObjectNode().put("error", message);
+    }
+
+    /**
+     * Takes one valid sample record of every model version through what a request's body goes
+     * through before it is written (UTF-8 and depth checks, parsing, validation, serialisation),
+     * in process and writing nothing, so a fresh JVM's first request does not load and interpret
+     * that code (part of the node's warm-up before it reports ready). Returns the records checked.
+     */
+    int warmUp(ProjectDefinition current) {
+        int checked = 0;
+        for (ModelVersion version : current.allVersions()) {
+            ObjectNode sample = JSON.createObjectNode();
+            for (Column column : version.columns()) {
+                switch (column.type()) {
+                    case STRING -> sample.put(column.name(), "warm-up");
+                    case INT32, INT64 -> sample.put(column.name(), 1);
+                    case FLOAT64 -> sample.put(column.name(), 0.5);
+                    case BOOLEAN -> sample.put(column.name(), true);
+                    case DATETIME -> sample.put(column.name(), "2024-01-31T12:00:00Z");
+                    case DATE -> sample.put(column.name(), "2024-01-31");
+                }
+            }
+            byte[] body = compact(JSON.createArrayNode().add(sample));
+            try {
+                if (JsonText.firstInvalidUtf8(body) < 0 && !JsonText.nestsDeeperThan(body, settings.maxNestingDepth(), JSON.getFactory())) {
+                    for (JsonNode record : JSON.readTree(body)) {
+                        RecordValidator.validate(record, version);
+                        compact(record);
+                        checked++;
+                    }
+                }
+            } catch (IOException e) {
+                throw new IllegalStateException("a serialized JSON tree always parses", e);
+            }
+        }
+        return checked;
     }
 
     private static byte[] compact(JsonNode record) {

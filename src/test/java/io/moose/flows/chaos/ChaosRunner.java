@@ -1,6 +1,7 @@
 package io.moose.flows.chaos;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import io.moose.flows.testing.CpuBurners;
 
 import java.io.IOException;
 import java.io.InputStream;
@@ -384,17 +385,8 @@ public final class ChaosRunner {
      * still see all of them Up.
      */
     private String starve(Duration downtime) throws InterruptedException {
-        List<Process> burners = new ArrayList<>();
-        try {
-            for (int i = 0; i < BURNERS; i++) {
-                burners.add(new ProcessBuilder("timeout", Long.toString(downtime.toSeconds() + 10), "sh", "-c", "while :; do :; done")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-            }
+        try (CpuBurners burners = CpuBurners.start(BURNERS, downtime.plusSeconds(10))) {
             Thread.sleep(downtime.toMillis());
-        } catch (java.io.IOException e) {
-            throw new IllegalStateException("cannot start a CPU burner", e);
-        } finally {
-            burners.forEach(Process::destroy);
         }
         // A node that was downed exits and stays stopped; a merely slow answer gets a few seconds.
         boolean allUp = false;

@@ -1,14 +1,12 @@
 package io.moose.flows.cluster;
 
 import io.moose.flows.testing.ClusterProcesses;
+import io.moose.flows.testing.CpuBurners;
 import io.moose.flows.testing.TestNode;
 import org.junit.jupiter.api.Test;
 
-import java.io.IOException;
 import java.nio.file.Files;
 import java.time.Duration;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.Set;
 
 import static org.junit.jupiter.api.Assertions.assertEquals;
@@ -45,9 +43,9 @@ class FirstNodeRestartIT {
             Set<String> initial = cluster.awaitOneCluster(NODES, CONVERGENCE);
             System.out.printf("first-node restart: cluster formed with %s%n", initial);
             for (int round = 1; round <= RESTARTS; round++) {
-                List<Process> burners = startBurners();
                 long started = System.nanoTime();
-                try {
+                try (CpuBurners burners = CpuBurners.start(BURNERS, BURN_LIMIT)) {
+                    assertTrue(burners.allAlive(), "burners running");
                     // A crash and a graceful restart both: after a crash the others still list the dead
                     // incarnation of node 1 when the new one asks them.
                     if (round % 2 == 1) {
@@ -58,10 +56,8 @@ class FirstNodeRestartIT {
                     cluster.start(1);
                     Set<String> members = cluster.awaitOneCluster(NODES, CONVERGENCE);
                     System.out.printf("first-node restart %d/%d (%s, %d burners): one cluster of %d Up members after %d ms%n",
-                            round, RESTARTS, round % 2 == 1 ? "SIGKILL" : "graceful", burners.size(), members.size(),
+                            round, RESTARTS, round % 2 == 1 ? "SIGKILL" : "graceful", burners.count(), members.size(),
                             (System.nanoTime() - started) / 1_000_000);
-                } finally {
-                    burners.forEach(Process::destroy);
                 }
             }
             long formations = 0;
@@ -70,16 +66,5 @@ class FirstNodeRestartIT {
             }
             assertEquals(1, formations, "nodes that formed a new cluster over the whole run (only the first up may)");
         }
-    }
-
-    /** Busy loops in separate processes, so they compete with the node JVMs as other programs would. */
-    private static List<Process> startBurners() throws IOException {
-        List<Process> burners = new ArrayList<>();
-        for (int i = 0; i < BURNERS; i++) {
-            burners.add(new ProcessBuilder("timeout", Long.toString(BURN_LIMIT.toSeconds()), "sh", "-c", "while :; do :; done")
-                    .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-        }
-        assertTrue(burners.stream().allMatch(Process::isAlive), "burners running");
-        return burners;
     }
 }

@@ -3,6 +3,7 @@ package io.moose.flows.cluster;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.moose.flows.testing.ClusterProcesses;
+import io.moose.flows.testing.CpuBurners;
 import io.moose.flows.testing.TestNode;
 import org.junit.jupiter.api.Test;
 
@@ -13,8 +14,11 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.file.Files;
 import java.time.Duration;
+import java.time.LocalTime;
+import java.time.format.DateTimeParseException;
 import java.util.ArrayList;
 import java.util.HashMap;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
@@ -46,6 +50,17 @@ class SigkillFailoverIT {
     private static final Duration SETTLE = Duration.ofSeconds(120);
     private static final String SBR_DECISION = "SBR took decision";
     private static final ObjectMapper JSON = new ObjectMapper();
+    /** Failover steps and the log line (of a survivor) that marks each, in the order they happen. */
+    private static final Map<String, String> TIMELINE = new LinkedHashMap<>();
+
+    static {
+        TIMELINE.put("unreachable", "as UNREACHABLE");
+        TIMELINE.put("downed", SBR_DECISION);
+        TIMELINE.put("removed", "removing unreachable node");
+        TIMELINE.put("coordinator-moved", "ShardCoordinator was moved to the active state");
+        TIMELINE.put("hop-runs-started", "run started, earlier runs fenced");
+        TIMELINE.put("sink-runs-started", ": resuming ");
+    }
     /** Admin asks of an entity that is gone time out after this, which bounds how coarse a measurement is. */
     private static final String OPTIONS = "-Dmoose-flows.admin.ask-timeout=1s";
 
@@ -69,11 +84,12 @@ class SigkillFailoverIT {
                 });
                 cluster.kill(victim);
                 long killed = System.nanoTime();
+                LocalTime killedAt = LocalTime.now();
                 awaitRunningElsewhere(cluster, victim, moved);
                 long ms = (System.nanoTime() - killed) / 1_000_000;
                 failovers.add(ms);
-                System.out.printf("failover %d/%d: SIGKILL node %d -> its %d entities running elsewhere in %d ms%n",
-                        kill, KILLS, victim, moved.size(), ms);
+                System.out.printf("failover %d/%d: SIGKILL node %d -> its %d entities running elsewhere in %d ms; %s%n",
+                        kill, KILLS, victim, moved.size(), ms, timeline(cluster, victim, killedAt, ms));
                 cluster.start(victim);
             }
             List<Long> sorted = failovers.stream().sorted().toList();
@@ -90,13 +106,8 @@ class SigkillFailoverIT {
         awaitAllRunning(cluster);
         Set<String> before = cluster.awaitOneCluster(NODES, SETTLE);
         long decisionsBefore = sbrDecisions(cluster);
-        List<Process> burners = new ArrayList<>();
         int sawUnreachable = 0;
-        try {
-            for (int i = 0; i < BURNERS; i++) {
-                burners.add(new ProcessBuilder("timeout", Long.toString(STARVATION.toSeconds() + 15), "sh", "-c", "while :; do :; done")
-                        .redirectErrorStream(true).redirectOutput(ProcessBuilder.Redirect.DISCARD).start());
-            }
+        try (CpuBurners burners = CpuBurners.start(BURNERS, STARVATION.plusSeconds(15))) {
             long end = System.nanoTime() + STARVATION.toNanos();
             while (System.nanoTime() < end) {
                 for (int node = 1; node <= NODES; node++) {
@@ -107,8 +118,6 @@ class SigkillFailoverIT {
                 }
                 Thread.sleep(1_000);
             }
-        } finally {
-            burners.forEach(Process::destroy);
         }
         Set<String> after = cluster.awaitOneCluster(NODES, SETTLE);
         System.out.printf("CPU starvation: %d burners for %d s, unreachable seen in %d member polls, SBR decisions %d%n",
@@ -180,6 +189,54 @@ class SigkillFailoverIT {
         Map<Integer, Integer> count = new HashMap<>();
         placement.values().forEach(node -> count.merge(node, 1, Integer::sum));
         return count.entrySet().stream().max(Map.Entry.comparingByValue()).orElseThrow().getKey();
+    }
+
+    /**
+     * Where the seconds of one failover went: for each step, ms from the kill to its first log line
+     * on a survivor (and for runs, the last one within the failover), e.g. {@code unreachable=3100}.
+     */
+    private static String timeline(ClusterProcesses cluster, int victim, LocalTime killedAt, long failoverMs) throws IOException {
+        LocalTime until = killedAt.plusNanos((failoverMs + 2_000) * 1_000_000);
+        Map<String, long[]> seen = new LinkedHashMap<>();
+        TIMELINE.keySet().forEach(step -> seen.put(step, new long[]{Long.MAX_VALUE, -1}));
+        for (int node = 1; node <= NODES; node++) {
+            if (node == victim) {
+                continue;
+            }
+            for (String line : Files.readAllLines(cluster.logOf(node))) {
+                if (line.length() < 12) {
+                    continue;
+                }
+                LocalTime at;
+                try {
+                    at = LocalTime.parse(line.substring(0, 12));
+                } catch (DateTimeParseException notALogLine) {
+                    continue;
+                }
+                if (at.isBefore(killedAt) || at.isAfter(until)) {
+                    continue;
+                }
+                long ms = Duration.between(killedAt, at).toMillis();
+                TIMELINE.forEach((step, marker) -> {
+                    if (line.contains(marker)) {
+                        long[] firstLast = seen.get(step);
+                        firstLast[0] = Math.min(firstLast[0], ms);
+                        firstLast[1] = Math.max(firstLast[1], ms);
+                    }
+                });
+            }
+        }
+        StringBuilder out = new StringBuilder("timeline ms after the kill:");
+        seen.forEach((step, firstLast) -> {
+            if (firstLast[1] < 0) {
+                out.append(' ').append(step).append("=-");
+            } else if (step.endsWith("started")) {
+                out.append(' ').append(step).append('=').append(firstLast[0]).append("..").append(firstLast[1]);
+            } else {
+                out.append(' ').append(step).append('=').append(firstLast[0]);
+            }
+        });
+        return out.toString();
     }
 
     private static long sbrDecisions(ClusterProcesses cluster) throws IOException {

@@ -42,9 +42,8 @@ class TransactionalHopIT {
             Counts second = new Counts();
             CompletionStage<Done> secondDone = copy.run(second);
             await("the second run owns the transactional id", TIMEOUT, () -> second.ready, second::toString);
-            // The group splits the partitions between both; the fenced first run learns it is fenced
-            // when it next opens a transaction (records go to every partition, so it will), fails
-            // without committing, and leaves its partitions to the second.
+            // Both read every partition (a run assigns itself all of them); the fenced first run learns
+            // it is fenced when it next sends in a transaction, fails without committing, and ends.
             int partitions = dp.kafka.partitions();
             List<ProducerRecord<byte[], byte[]>> more = new ArrayList<>();
             for (int i = RECORDS; i < 2 * RECORDS; i++) {

@@ -3,6 +3,7 @@ package io.moose.flows.node;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 import static org.junit.jupiter.api.Assertions.assertTrue;
 
+import io.moose.flows.testing.CpuBurners;
 import io.moose.flows.testing.TestNode;
 import java.io.IOException;
 import java.net.ServerSocket;
@@ -35,13 +36,9 @@ class ReadyNodeTakesIngestIT {
     void firstIngestRequestAfterReadyIsAcceptedWithinOneSecondOnABusyHost() throws Exception {
         int adminPort = freePort();
         int ingestPort = freePort();
-        List<Process> burners = new ArrayList<>();
         CompletableFuture<TestNode> node = null;
+        CpuBurners burners = CpuBurners.start(BURNERS, READY_TIMEOUT.plusSeconds(100));
         try {
-            for (int i = 0; i < BURNERS; i++) {
-                // Bounded by timeout(1) too, should this JVM die before the finally block.
-                burners.add(new ProcessBuilder("timeout", "400", "sh", "-c", "while :; do :; done").start());
-            }
             long started = System.nanoTime();
             String definition = TestNode.projectFile();
             CompletableFuture<TestNode> starting = CompletableFuture.supplyAsync(() -> {
@@ -90,11 +87,7 @@ class ReadyNodeTakesIngestIT {
             assertEquals(200, reply.statusCode(), reply.body());
             assertTrue(took.compareTo(FIRST_REQUEST_BUDGET) < 0, "first request after ready took " + took.toMillis() + " ms");
         } finally {
-            // The spinning sh first: killing timeout(1) with SIGKILL would leave its child running.
-            burners.forEach(burner -> {
-                burner.descendants().forEach(ProcessHandle::destroyForcibly);
-                burner.destroyForcibly();
-            });
+            burners.close();
             if (node != null) {
                 TestNode started = node.handle((n, e) -> n).get(READY_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
                 if (started != null) {
