@@ -44,10 +44,10 @@ import java.util.concurrent.atomic.AtomicReference;
  * already answered 503, so a transaction holding it is aborted and the others in it are retried.
  * The producers block, so they run on threads of their own, one per producer.
  *
- * <p>Each producer is created, its transactions initialised and taken through one aborted transaction
- * by {@link #warmUp}, before the node reports ready, so the first request does not pay for finding
- * the transaction coordinator and the topic's leaders, nor for a cold transaction path; a producer not
- * warmed up yet (or discarded after a failure) is set up on first use.
+ * <p>Each producer is created, its transactions initialised and the topics' leaders fetched by
+ * {@link #warmUp}, before the node reports ready, so the first request does not pay for finding the
+ * transaction coordinator and the topic's leaders; nothing is written. A producer not warmed up yet
+ * (or discarded after a failure) is set up on first use.
  */
 final class TransactionalWriter implements AutoCloseable {
 
@@ -71,8 +71,6 @@ final class TransactionalWriter implements AutoCloseable {
     enum State { PENDING, COMMITTING, DONE }
 
     private static final Logger log = LoggerFactory.getLogger(TransactionalWriter.class);
-    /** Marks the record of a producer's warm-up transaction (always aborted, so never read). */
-    static final String WARM_UP_HEADER = "moose-warm-up";
 
     private final IngestSettings settings;
     private final BlockingQueue<Slot> idle;
@@ -338,36 +336,15 @@ final class TransactionalWriter implements AutoCloseable {
          * Kafka did not answer.
          */
         boolean warmUp(List<String> topics) {
-            boolean inTransaction = false;
+            // initTransactions (the coordinator found, the producer id fenced in) and every topic's
+            // leaders. No record: an aborted warm-up transaction would still be a record in the
+            // users' ingestion topics for read_uncommitted readers, and moves their offsets.
             try {
                 ensureProducer();
                 topics.forEach(producer::partitionsFor);
-                if (!topics.isEmpty()) {
-                    producer.beginTransaction();
-                    inTransaction = true;
-                    List<Future<RecordMetadata>> sent = new ArrayList<>();
-                    for (String topic : topics) {
-                        ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(topic, null, null);
-                        record.headers().add(WARM_UP_HEADER, new byte[0]);
-                        sent.add(producer.send(record));
-                    }
-                    producer.flush();
-                    for (Future<RecordMetadata> f : sent) {
-                        f.get();
-                    }
-                    producer.abortTransaction();
-                    inTransaction = false;
-                }
                 markWarm();
                 return true;
-            } catch (InterruptedException e) {
-                Thread.currentThread().interrupt();
-                discard();
-                return false;
-            } catch (ExecutionException | KafkaException e) {
-                if (inTransaction) {
-                    log.debug("warm-up transaction not finished; the next producer with this id aborts it");
-                }
+            } catch (KafkaException e) {
                 log.warn("ingest producer not ready yet, retrying: {}", e.toString());
                 discard();
                 return false;
