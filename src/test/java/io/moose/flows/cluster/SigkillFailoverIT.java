@@ -29,7 +29,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 
 /**
  * Issue 11, failover time: the node running the most flows and table syncs of a three-node cluster
- * is SIGKILLed {@code -Dmoose.test.failover-kills} times (default 3 in the suite; 5 or more to measure), and each time every entity it
+ * is SIGKILLed {@code -Dmoose.test.failover-kills} times (default 2 in the suite, to keep its time; 5 or more to measure), and each time every entity it
  * ran must run again on another node within {@link #FAILOVER_BOUND} (the time from the kill is
  * printed, with p50 and max). Then CPU burners starve the machine for {@link #STARVATION} and no
  * node may be downed: the same three members (same incarnations) stay Up and no split brain
@@ -38,7 +38,7 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
 class SigkillFailoverIT {
 
     private static final int NODES = 3;
-    private static final int KILLS = Integer.getInteger("moose.test.failover-kills", 3);
+    private static final int KILLS = Integer.getInteger("moose.test.failover-kills", 2);
     private static final int BURNERS = Integer.getInteger("moose.test.burners", 4);
     /**
      * The target is 10 s ({@code -Dmoose.test.failover-bound-seconds=10}); the suite allows 20 s: on a
