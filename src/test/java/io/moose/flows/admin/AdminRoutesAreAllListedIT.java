@@ -42,7 +42,8 @@ class AdminRoutesAreAllListedIT {
             "/cluster/members/{address}/join", "/cluster/shards/TableSync", "/cluster/shards", "/cluster/domain-events",
             "/cluster/prepare-for-full-shutdown", "/cluster/leader", "/bootstrap", "/bootstrap/seed-nodes", "/health", "/health/ready",
             "/health/alive", "/ready", "/alive", "/metrics", "/flows", "/flows/Listed_0_1", "/flows/Listed_0_1/pause",
-            "/flows/Listed_0_1/resume", "/flows/Listed_0_1/delete", "/migrations", "/migrations/Listed_0_1", "/project",
+            "/flows/Listed_0_1/resume", "/flows/Listed_0_1/delete", "/flows/Listed_0_1/dlq",
+            "/flows/Listed_0_1/dlq/replay", "/flows/Listed_0_1/dlq/delete", "/migrations", "/migrations/Listed_0_1", "/project",
             "/project/plan", "/project/apply", "/project/delete", "/shards", "/admin", "/status", "/version", "/config", "/env",
             "/debug", "/members", "/leave", "/down", "/join", "/shutdown", "/ingest/Listed/0.1");
     private static final String DEFINITION = """
