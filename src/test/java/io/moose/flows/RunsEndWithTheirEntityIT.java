@@ -29,9 +29,11 @@ import java.util.stream.Collectors;
 /**
  * No run outlives the sharded entity that owns it, however the entity ends: its actor fails, it is
  * handed off (the Stop message), its shard region shuts down (a node leaving), the node is downed
- * and its actor system shuts down. After each, the run's Kafka clients, consumers and transactional
- * producers, are closed (their JMX beans gone), its hop threads have ended, and none of its consumers
- * is still a member of its group (hops assign their partitions and join no group; table syncs do).
+ * and its actor system shuts down. After each, the run's consumers are closed (their JMX beans gone),
+ * its hop threads have ended (each closes its consumer and its transactional producer before it
+ * ends, TransactionalHop; a producer cannot be told from the next run's by JMX, both carry the
+ * transactional id as client id), and none of its consumers is still a member of its group (hops
+ * assign their partitions and join no group, so that last check holds for table syncs).
  */
 class RunsEndWithTheirEntityIT {
 
@@ -40,8 +42,8 @@ class RunsEndWithTheirEntityIT {
     private static final Duration TIMEOUT = Duration.ofSeconds(60);
     private static final List<Hop> FLOW_HOPS = List.of(Hop.COPY_IN, Hop.TRANSFORM, Hop.COPY_OUT);
 
-    /** One run's resources, as seen from outside: consumer and producer client ids (JMX) and the hop threads. */
-    private record RunResources(Set<String> consumers, Set<String> producers, Set<Thread> threads) {
+    /** One run's resources, as seen from outside: consumer client ids (JMX) and the hop threads. */
+    private record RunResources(Set<String> consumers, Set<Thread> threads) {
     }
 
     @Test
@@ -83,44 +85,33 @@ class RunsEndWithTheirEntityIT {
         }
     }
 
-    /**
-     * Waits for a (new) run of the entity: its consumers, and for a flow one thread and one
-     * transactional producer per hop (a table sync's sink produces nothing).
-     */
+    /** Waits for a (new) run of the entity: its consumers, and for a flow one thread per hop. */
     private static RunResources running(Set<String> groups, String flowId, int threads) {
         RunResources[] seen = new RunResources[1];
         TableCounts.await("a run of " + groups, TIMEOUT, () -> {
-            seen[0] = new RunResources(clients("consumer", groups), clients("producer", groups), hopThreads(flowId));
-            return seen[0].consumers().size() >= groups.size() && seen[0].threads().size() >= threads
-                    && seen[0].producers().size() >= threads;
+            seen[0] = new RunResources(consumers(groups), hopThreads(flowId));
+            return seen[0].consumers().size() >= groups.size() && seen[0].threads().size() >= threads;
         }, () -> String.valueOf(seen[0]));
         return seen[0];
     }
 
     private static void ended(String when, RunResources run, Set<String> groups, Admin admin) {
         TableCounts.await("the run's clients closed and threads ended " + when, TIMEOUT,
-                () -> intersects(clients("consumer", groups), run.consumers()) == 0
-                        && intersects(clients("producer", groups), run.producers()) == 0
-                        && run.threads().stream().noneMatch(Thread::isAlive),
-                () -> "open: " + intersect(clients("consumer", groups), run.consumers())
-                        + intersect(clients("producer", groups), run.producers()) + ", alive: "
+                () -> intersects(consumers(groups), run.consumers()) == 0 && run.threads().stream().noneMatch(Thread::isAlive),
+                () -> "open: " + intersect(consumers(groups), run.consumers()) + ", alive: "
                         + run.threads().stream().filter(Thread::isAlive).map(Thread::getName).toList());
         TableCounts.await("no consumer of the run still in its group " + when, TIMEOUT,
                 () -> intersects(groupMembers(admin, groups), run.consumers()) == 0,
                 () -> "members: " + groupMembers(admin, groups));
     }
 
-    /**
-     * Client ids of the open consumers ({@code kind} "consumer") or transactional producers
-     * ("producer", whose transactional id is the group's name) of these groups: a Kafka client's JMX
-     * bean lives until it is closed.
-     */
-    private static Set<String> clients(String kind, Set<String> groups) {
+    /** Client ids of the open consumers of these groups: a Kafka client's JMX bean lives until it is closed. */
+    private static Set<String> consumers(Set<String> groups) {
         MBeanServer server = ManagementFactory.getPlatformMBeanServer();
         try {
-            return server.queryNames(new ObjectName("kafka." + kind + ":type=" + kind + "-metrics,*"), null).stream()
+            return server.queryNames(new ObjectName("kafka.consumer:type=consumer-metrics,*"), null).stream()
                     .map(name -> name.getKeyProperty("client-id"))
-                    .filter(id -> groups.stream().anyMatch(g -> id.equals(kind + "-" + g) || id.startsWith(kind + "-" + g + "-")))
+                    .filter(id -> groups.stream().anyMatch(g -> id.startsWith("consumer-" + g + "-")))
                     .collect(Collectors.toSet());
         } catch (Exception e) {
             throw new IllegalStateException(e);
