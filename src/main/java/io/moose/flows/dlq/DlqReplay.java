@@ -1,5 +1,6 @@
 package io.moose.flows.dlq;
 
+import io.moose.flows.kafka.KafkaClients;
 import akka.kafka.ConsumerSettings;
 import akka.kafka.ProducerSettings;
 import io.micrometer.core.instrument.Counter;
@@ -391,27 +392,7 @@ public final class DlqReplay {
     }
 
     private void close(boolean abortOpenTransaction) {
-        if (producer != null) {
-            try {
-                if (inTransaction && abortOpenTransaction) {
-                    producer.abortTransaction();
-                }
-            } catch (RuntimeException e) {
-                log.debug("{}: could not abort the replay's open transaction (the next run's initTransactions will): {}", flowId, e.toString());
-            }
-            inTransaction = false;
-            closeQuietly(producer);
-        }
-        if (consumer != null) {
-            closeQuietly(consumer);
-        }
-    }
-
-    private void closeQuietly(AutoCloseable client) {
-        try {
-            client.close();
-        } catch (Exception e) {
-            log.debug("{}: closing a client failed: {}", flowId, e.toString());
-        }
+        KafkaClients.closeRun(flowId, producer, inTransaction && abortOpenTransaction, consumer);
+        inTransaction = false;
     }
 }

@@ -7,6 +7,7 @@ import akka.kafka.ProducerSettings;
 import akka.kafka.javadsl.Consumer;
 import akka.stream.javadsl.Source;
 import io.moose.flows.hop.HopContext;
+import io.moose.flows.kafka.KafkaClients;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.ConsumerRecords;
@@ -261,28 +262,8 @@ public final class TransactionalHop {
         }
 
         private void close(boolean abortOpenTransaction) {
-            if (producer != null) {
-                try {
-                    if (inTransaction && abortOpenTransaction) {
-                        producer.abortTransaction();
-                    }
-                } catch (RuntimeException e) {
-                    log.debug("{}: could not abort the open transaction (the next run's initTransactions will): {}", name, e.toString());
-                }
-                inTransaction = false;
-                closeQuietly(producer);
-            }
-            if (consumer != null) {
-                closeQuietly(consumer);
-            }
-        }
-
-        private void closeQuietly(AutoCloseable client) {
-            try {
-                client.close();
-            } catch (Exception e) {
-                log.debug("{}: closing a client failed: {}", name, e.toString());
-            }
+            KafkaClients.closeRun(name, producer, inTransaction && abortOpenTransaction, consumer);
+            inTransaction = false;
         }
 
         /** Ends the run without committing, as a crash would; a no-op once the run has finished. */

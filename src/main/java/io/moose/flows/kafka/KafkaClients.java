@@ -4,9 +4,13 @@ import akka.actor.ClassicActorSystemProvider;
 import akka.kafka.ConsumerSettings;
 import akka.kafka.ProducerSettings;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Consumer, producer and admin clients of the data plane. Keys and values stay bytes: hops copy
@@ -15,6 +19,8 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * properties (security etc.) come on top.
  */
 public final class KafkaClients {
+
+    private static final Logger log = LoggerFactory.getLogger(KafkaClients.class);
 
     private final ClassicActorSystemProvider system;
     private final KafkaSettings settings;
@@ -53,5 +59,34 @@ public final class KafkaClients {
 
     public KafkaSettings settings() {
         return settings;
+    }
+
+    /**
+     * Ends a transactional run's clients, each may be null: aborts the open transaction when asked (if
+     * that fails, the next run's initTransactions aborts it), then closes the producer and the consumer.
+     * Nothing thrown; failures are logged at debug under {@code name}.
+     */
+    public static void closeRun(String name, Producer<?, ?> producer, boolean abortOpenTransaction, Consumer<?, ?> consumer) {
+        if (producer != null) {
+            try {
+                if (abortOpenTransaction) {
+                    producer.abortTransaction();
+                }
+            } catch (RuntimeException e) {
+                log.debug("{}: could not abort the open transaction (the next run's initTransactions will): {}", name, e.toString());
+            }
+            closeQuietly(name, producer);
+        }
+        if (consumer != null) {
+            closeQuietly(name, consumer);
+        }
+    }
+
+    private static void closeQuietly(String name, AutoCloseable client) {
+        try {
+            client.close();
+        } catch (Exception e) {
+            log.debug("{}: closing a client failed: {}", name, e.toString());
+        }
     }
 }
