@@ -347,6 +347,11 @@ final class SingleBatchWriter implements AutoCloseable {
                 failure = e;
             }
             if (failure == null) {
+                // Answered by the last callback already; a group without records has none to do it.
+                for (TransactionalWriter.Pending request : claimed) {
+                    request.state().set(TransactionalWriter.State.DONE);
+                    request.result().complete(null);
+                }
                 return;
             }
             double sentAfter = producer.recordsSent();
