@@ -2,6 +2,7 @@ package io.moose.flows.ingest;
 
 import akka.http.javadsl.model.ContentTypes;
 import akka.http.javadsl.model.HttpEntities;
+import akka.http.javadsl.model.HttpEntity;
 import akka.http.javadsl.model.HttpResponse;
 import akka.http.javadsl.model.RequestEntity;
 import akka.http.javadsl.model.StatusCode;
@@ -36,10 +37,12 @@ import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.function.Supplier;
 
 /**
@@ -70,6 +73,8 @@ final class IngestRoutes extends AllDirectives {
     private final Materializer materializer;
     private final List<byte[]> apiKeys;
     private final MeterRegistry metrics;
+    /** The request counter of each status answered so far (registered once, not looked up per request). */
+    private final Map<Integer, Counter> counters = new ConcurrentHashMap<>();
 
     IngestRoutes(Supplier<ProjectDefinition> definition, TopicNames names, IngestSettings settings,
                  TransactionalWriter writer, Materializer materializer, MeterRegistry metrics) {
@@ -91,11 +96,10 @@ final class IngestRoutes extends AllDirectives {
 
     /** Counts every answered request by status ({@code moose_ingest_requests_total{status="400"}}). */
     private HttpResponse counted(HttpResponse response) {
-        Counter.builder("moose.ingest.requests")
+        counters.computeIfAbsent(response.status().intValue(), status -> Counter.builder("moose.ingest.requests")
                 .description("Ingest requests answered, by HTTP status")
-                .tag("status", Integer.toString(response.status().intValue()))
-                .register(metrics)
-                .increment();
+                .tag("status", Integer.toString(status))
+                .register(metrics)).increment();
         return response;
     }
 
@@ -138,9 +142,21 @@ final class IngestRoutes extends AllDirectives {
             entity.discardBytes(materializer);
             return CompletableFuture.completedFuture(tooLarge());
         }
+        if (entity instanceof HttpEntity.Strict strict) {
+            // The whole body came with the request (nearly always, for bodies of a few KiB): no stream to
+            // run. Its length was checked above (a strict entity's is known).
+            try {
+                return ingest(version.get(), strict.getData().toArray()).exceptionally(this::failure);
+            } catch (RuntimeException e) {
+                return CompletableFuture.completedFuture(failure(e));
+            }
+        }
+        // The stage toStrict returns runs every dependent stage asynchronously on the common pool,
+        // which on a host of 2 cores is a new thread per task (CompletableFuture's fallback): a thread
+        // started per request. The body is parsed on the thread that finished reading it instead.
         return entity.withSizeLimit(settings.maxBodySize())
                 .toStrict(settings.bodyReadTimeout().toMillis(), materializer)
-                .thenCompose(strict -> ingest(version.get(), strict.getData().toArray()))
+                .thenComposeAsync(strict -> ingest(version.get(), strict.getData().toArray()), Runnable::run)
                 .exceptionally(this::failure);
     }
 

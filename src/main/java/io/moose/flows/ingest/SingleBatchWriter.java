@@ -5,13 +5,12 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.Config;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.admin.DescribeConfigsOptions;
+import org.apache.kafka.clients.producer.Callback;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.Metric;
-import org.apache.kafka.common.MetricName;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -23,16 +22,12 @@ import java.util.ArrayList;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
-import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicReference;
 import java.util.function.Consumer;
 
 /**
@@ -76,8 +71,7 @@ final class SingleBatchWriter implements AutoCloseable {
     private final KafkaSettings kafka;
     private final int maxBatchBytes;
     private final Consumer<TransactionalWriter.Pending> transactional;
-    private final BlockingQueue<Slot> idle;
-    private final ExecutorService workers;
+    private final SlotWorkers<Slot> workers;
     private final ConcurrentLinkedQueue<Queued> waiting = new ConcurrentLinkedQueue<>();
     private final Map<String, Limit> limits = new ConcurrentHashMap<>();
     private final AtomicInteger nextPartition = new AtomicInteger();
@@ -94,16 +88,11 @@ final class SingleBatchWriter implements AutoCloseable {
         this.kafka = kafka;
         this.maxBatchBytes = (int) Math.min(settings.singleBatchMaxBytes(), maxRequestSize);
         this.transactional = transactional;
-        this.idle = new ArrayBlockingQueue<>(settings.producers());
+        List<Slot> slots = new ArrayList<>();
         for (int i = 0; i < settings.producers(); i++) {
-            idle.add(new Slot(producerConfig()));
+            slots.add(new Slot(new ProducerSlot(producerConfig(), producer -> { }, settings.produceTimeout())));
         }
-        AtomicInteger threadNumber = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(settings.producers(), r -> {
-            Thread thread = new Thread(r, "ingest-batch-producer-" + threadNumber.getAndIncrement());
-            thread.setDaemon(true);
-            return thread;
-        });
+        this.workers = new SlotWorkers<>(slots, "ingest-batch-producer", this::drain, () -> !waiting.isEmpty());
     }
 
     private Map<String, Object> producerConfig() {
@@ -141,31 +130,24 @@ final class SingleBatchWriter implements AutoCloseable {
 
     void write(TransactionalWriter.Pending request, int bytes) {
         waiting.add(new Queued(request, bytes));
-        workers.execute(() -> {
-            Slot slot = idle.remove();
-            try {
-                for (List<TransactionalWriter.Pending> group = nextGroup(); group != null; group = nextGroup()) {
-                    if (!group.isEmpty()) {
-                        slot.write(group);
-                    }
-                }
-            } finally {
-                idle.add(slot);
+        workers.signal();
+    }
+
+    /** Writes the waiting requests, group after group, on {@code slot} until none wait. */
+    private void drain(Slot slot) {
+        for (List<TransactionalWriter.Pending> group = nextGroup(); group != null; group = nextGroup()) {
+            if (!group.isEmpty()) {
+                slot.write(group);
             }
-        });
+        }
     }
 
     /** Learns where {@code topics} live and how large their batches may be, on each producer; best effort. */
     void warmUp(List<String> topics) {
-        for (int i = 0; i < settings.producers(); i++) {
-            workers.execute(() -> {
-                Slot slot = idle.remove();
-                try {
-                    topics.forEach(this::limitOf);
-                    slot.warmUp(topics);
-                } finally {
-                    idle.add(slot);
-                }
+        for (int i = 0; i < workers.size(); i++) {
+            workers.onSomeSlot(slot -> {
+                topics.forEach(this::limitOf);
+                slot.warmUp(topics);
             });
         }
     }
@@ -239,68 +221,108 @@ final class SingleBatchWriter implements AutoCloseable {
 
     @Override
     public void close() {
-        workers.shutdown();
-        try {
-            workers.awaitTermination(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        idle.forEach(Slot::close);
+        workers.close(settings.produceTimeout(), slot -> slot.producer.close());
         if (admin != null) {
             admin.close(Duration.ZERO);
         }
     }
 
+    /**
+     * Counts the acknowledgements of one group's records (callbacks run on the producer's network
+     * thread, or on the appending thread for a record refused on append). All of them succeeded only
+     * when the batch was appended: the last callback then answers the group's requests at once,
+     * without waiting for the writing thread to come back from {@code flush()}.
+     */
+    private static final class GroupAck implements Callback {
+        private final List<TransactionalWriter.Pending> requests;
+        private final int records;
+        private final AtomicInteger succeeded = new AtomicInteger();
+        private final AtomicInteger answered = new AtomicInteger();
+        private final AtomicReference<Throwable> failure = new AtomicReference<>();
+
+        GroupAck(List<TransactionalWriter.Pending> requests, int records) {
+            this.requests = requests;
+            this.records = records;
+        }
+
+        @Override
+        public void onCompletion(RecordMetadata metadata, Exception exception) {
+            if (exception != null) {
+                failure.compareAndSet(null, exception);
+            } else {
+                succeeded.incrementAndGet();
+            }
+            if (answered.incrementAndGet() == records && failure.get() == null) {
+                for (TransactionalWriter.Pending request : requests) {
+                    request.state().set(TransactionalWriter.State.DONE);
+                    request.result().complete(null);
+                }
+            }
+        }
+
+        boolean allSucceeded() {
+            return succeeded.get() == records;
+        }
+    }
+
     /** One idempotent producer, used by one thread at a time, with at most one group's batch in it. */
     private final class Slot {
-        private final Map<String, Object> config;
-        private KafkaProducer<byte[], byte[]> producer;
+        private final ProducerSlot producer;
 
-        Slot(Map<String, Object> config) {
-            this.config = config;
+        Slot(ProducerSlot producer) {
+            this.producer = producer;
         }
 
         void warmUp(List<String> topics) {
             try {
-                ensureProducer();
-                topics.forEach(producer::partitionsFor);
+                KafkaProducer<byte[], byte[]> kafka = producer.producer();
+                topics.forEach(kafka::partitionsFor);
             } catch (KafkaException e) {
                 log.warn("ingest batch producer not warmed up (the first request will find the topics): {}", e.toString());
-                discard();
+                producer.discard();
             }
         }
 
         void write(List<TransactionalWriter.Pending> group) {
             String topic = group.get(0).topic();
+            KafkaProducer<byte[], byte[]> kafka;
             int partitions;
             try {
-                ensureProducer();
+                kafka = producer.producer();
                 // May wait for metadata (up to produce-timeout); nothing is appended yet.
-                partitions = producer.partitionsFor(topic).size();
+                partitions = kafka.partitionsFor(topic).size();
             } catch (KafkaException e) {
-                discard();
+                producer.discard();
                 fail(group, new TransactionalWriter.Unavailable("Kafka did not take the write within "
                         + settings.produceTimeout().toMillis() + " ms (moose-flows.ingest.produce-timeout): " + e, e));
                 return;
             }
             List<TransactionalWriter.Pending> claimed = new ArrayList<>(group.size());
+            int records = 0;
             for (TransactionalWriter.Pending request : group) {
                 // A request answered 503 meanwhile (timed out waiting) is left out: it must stay unwritten.
                 if (request.state().compareAndSet(TransactionalWriter.State.PENDING, TransactionalWriter.State.COMMITTING)) {
                     claimed.add(request);
+                    records += request.values().size();
                 }
             }
             if (claimed.isEmpty()) {
                 return;
             }
             int partition = Math.floorMod(nextPartition.getAndIncrement(), partitions);
-            double sentBefore = recordsSent();
-            List<Future<RecordMetadata>> sent = new ArrayList<>();
+            double sentBefore = producer.recordsSent();
+            GroupAck ack = new GroupAck(claimed, records);
+            boolean first = true;
             try {
                 for (TransactionalWriter.Pending request : claimed) {
                     for (byte[] value : request.values()) {
-                        sent.add(producer.send(new ProducerRecord<>(topic, partition, null, value)));
-                        if (sent.size() == 1) {
+                        kafka.send(new ProducerRecord<>(topic, partition, null, value), ack);
+                        if (ack.failure.get() != null) {
+                            // Refused on append (the callback ran at once): the rest must not go out without it.
+                            throw new KafkaException("a record was refused on append", ack.failure.get());
+                        }
+                        if (first) {
+                            first = false;
                             afterFirstAppend.run();
                         }
                     }
@@ -308,39 +330,39 @@ final class SingleBatchWriter implements AutoCloseable {
             } catch (KafkaException e) {
                 // Part of the group may sit in the accumulator, not sent (the linger holds it):
                 // closing the producer at once aborts that batch, so none of it is written.
-                discard();
+                producer.discard();
                 fail(claimed, new TransactionalWriter.Unavailable("Kafka did not take the write: " + e, e));
                 return;
             }
-            producer.flush();
             Throwable failure = null;
-            int succeeded = 0;
-            for (Future<RecordMetadata> f : sent) {
-                try {
-                    f.get();
-                    succeeded++;
-                } catch (ExecutionException e) {
-                    failure = e.getCause() == null ? e : e.getCause();
-                } catch (InterruptedException e) {
-                    Thread.currentThread().interrupt();
-                    failure = e;
+            try {
+                // Sends the batch and returns once it is acknowledged or failed: every callback has run
+                // (a batch's future completes after its records' callbacks).
+                kafka.flush();
+                failure = ack.failure.get();
+                if (failure == null && !ack.allSucceeded()) {
+                    failure = new IllegalStateException("flush returned before every record of the batch was acknowledged");
                 }
+            } catch (KafkaException e) {
+                failure = e;
             }
             if (failure == null) {
+                // Answered by the last callback already; a group without records has none to do it.
                 for (TransactionalWriter.Pending request : claimed) {
                     request.state().set(TransactionalWriter.State.DONE);
                     request.result().complete(null);
                 }
                 return;
             }
-            double sentAfter = recordsSent();
+            double sentAfter = producer.recordsSent();
             boolean left = Double.isNaN(sentBefore) || Double.isNaN(sentAfter) || sentAfter > sentBefore;
+            int succeeded = ack.succeeded.get();
             if (succeeded > 0) {
                 // One batch completes as one: this would mean the group was split after all.
                 log.error("ingest batch of {} records to {}-{} partly acknowledged ({} of them); reporting its outcome as unknown",
-                        sent.size(), topic, partition, succeeded);
+                        records, topic, partition, succeeded);
             }
-            discard();
+            producer.discard();
             log.warn("ingest write to Kafka failed ({}): {}", left ? "outcome unknown" : "nothing written", failure.toString());
             fail(claimed, left || succeeded > 0
                     ? new TransactionalWriter.OutcomeUnknown("Kafka did not confirm the write within "
@@ -349,42 +371,11 @@ final class SingleBatchWriter implements AutoCloseable {
                     + settings.produceTimeout().toMillis() + " ms (moose-flows.ingest.produce-timeout): " + failure, failure));
         }
 
-        /** Batches this producer has drained for sending (record-send-total): the ones that may have reached Kafka. */
-        private double recordsSent() {
-            for (Map.Entry<MetricName, ? extends Metric> e : producer.metrics().entrySet()) {
-                if (e.getKey().name().equals("record-send-total") && e.getKey().group().equals("producer-metrics")) {
-                    return ((Number) e.getValue().metricValue()).doubleValue();
-                }
-            }
-            // Without the metric every failure counts as possibly written: never claims more than is known.
-            return Double.NaN;
-        }
-
         private void fail(List<TransactionalWriter.Pending> group, RuntimeException failure) {
             for (TransactionalWriter.Pending request : group) {
                 if (request.state().getAndSet(TransactionalWriter.State.DONE) != TransactionalWriter.State.DONE) {
                     request.result().completeExceptionally(failure);
                 }
-            }
-        }
-
-        private void ensureProducer() {
-            if (producer == null) {
-                producer = new KafkaProducer<>(config);
-            }
-        }
-
-        private void discard() {
-            if (producer != null) {
-                producer.close(Duration.ZERO);
-                producer = null;
-            }
-        }
-
-        void close() {
-            if (producer != null) {
-                producer.close(settings.produceTimeout());
-                producer = null;
             }
         }
     }

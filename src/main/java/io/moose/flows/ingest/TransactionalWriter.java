@@ -15,21 +15,17 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
-import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ArrayBlockingQueue;
-import java.util.concurrent.BlockingQueue;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
-import java.util.concurrent.ExecutorService;
-import java.util.concurrent.Executors;
 import java.util.concurrent.Future;
 import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.ScheduledFuture;
+import java.util.concurrent.ScheduledThreadPoolExecutor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -73,9 +69,8 @@ final class TransactionalWriter implements AutoCloseable {
     private static final Logger log = LoggerFactory.getLogger(TransactionalWriter.class);
 
     private final IngestSettings settings;
-    private final BlockingQueue<Slot> idle;
-    private final ExecutorService workers;
-    private final ScheduledExecutorService timer;
+    private final SlotWorkers<Slot> workers;
+    private final ScheduledThreadPoolExecutor timer;
     private final int maxRecordBytes;
     private final ConcurrentLinkedQueue<Pending> waiting = new ConcurrentLinkedQueue<>();
     /** Producers whose transactions have been initialised at least once. */
@@ -90,25 +85,26 @@ final class TransactionalWriter implements AutoCloseable {
 
     TransactionalWriter(KafkaSettings kafka, IngestSettings settings, TopicNames names) {
         this.settings = settings;
-        this.idle = new ArrayBlockingQueue<>(settings.producers());
         int largest = Integer.MAX_VALUE;
+        List<Slot> slots = new ArrayList<>();
         for (int i = 0; i < settings.producers(); i++) {
             Map<String, Object> config = producerConfig(kafka, settings, names.ingestTransactionalId(settings.nodeId(), i));
             // Producers are created on first use; a configuration error should stop the node now instead.
             largest = new ProducerConfig(config).getInt(ProducerConfig.MAX_REQUEST_SIZE_CONFIG);
-            idle.add(new Slot(config));
+            // initTransactions fences an earlier producer with this id and aborts what it left open.
+            slots.add(new Slot(new ProducerSlot(config, KafkaProducer::initTransactions, settings.produceTimeout())));
         }
         this.maxRecordBytes = largest;
         this.singleBatch = new SingleBatchWriter(kafka, settings, largest, this::writeTransactionally);
-        AtomicInteger threadNumber = new AtomicInteger();
-        this.workers = Executors.newFixedThreadPool(settings.producers(), r -> daemon(r, "ingest-producer-" + threadNumber.getAndIncrement()));
-        this.timer = Executors.newSingleThreadScheduledExecutor(r -> daemon(r, "ingest-produce-timeout"));
-    }
-
-    private static Thread daemon(Runnable r, String name) {
-        Thread thread = new Thread(r, name);
-        thread.setDaemon(true);
-        return thread;
+        this.workers = new SlotWorkers<>(slots, "ingest-producer", this::drain, () -> !waiting.isEmpty());
+        this.timer = new ScheduledThreadPoolExecutor(1, r -> {
+            Thread thread = new Thread(r, "ingest-produce-timeout");
+            thread.setDaemon(true);
+            return thread;
+        });
+        // A request's timeout is cancelled when it is answered: without this every request's records
+        // stayed reachable from the timer's queue for the whole produce timeout (15 s of requests).
+        this.timer.setRemoveOnCancelPolicy(true);
     }
 
     private static Map<String, Object> producerConfig(KafkaSettings kafka, IngestSettings settings, String transactionalId) {
@@ -142,12 +138,13 @@ final class TransactionalWriter implements AutoCloseable {
     CompletionStage<Void> write(String topic, List<byte[]> values) {
         CompletableFuture<Void> result = new CompletableFuture<>();
         AtomicReference<State> state = new AtomicReference<>(State.PENDING);
-        timer.schedule(() -> {
+        ScheduledFuture<?> timeout = timer.schedule(() -> {
             if (state.compareAndSet(State.PENDING, State.DONE)) {
                 result.completeExceptionally(new Unavailable("Kafka did not take the write within "
                         + settings.produceTimeout().toMillis() + " ms (moose-flows.ingest.produce-timeout)", null));
             }
         }, settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
+        result.whenComplete((done, failed) -> timeout.cancel(false));
         Pending request = new Pending(topic, values, state, result);
         long bytes = SingleBatchWriter.batchBytes(values);
         if (singleBatch.mayTake(bytes)) {
@@ -165,17 +162,14 @@ final class TransactionalWriter implements AutoCloseable {
 
     private void writeTransactionally(Pending request) {
         waiting.add(request);
-        workers.execute(() -> {
-            // As many workers as slots: a running task always finds one.
-            Slot slot = idle.remove();
-            try {
-                for (List<Pending> group = nextGroup(); !group.isEmpty(); group = nextGroup()) {
-                    slot.write(group);
-                }
-            } finally {
-                idle.add(slot);
-            }
-        });
+        workers.signal();
+    }
+
+    /** Writes the waiting requests, a transaction after another, on {@code slot} until none wait. */
+    private void drain(Slot slot) {
+        for (List<Pending> group = nextGroup(); !group.isEmpty(); group = nextGroup()) {
+            slot.write(group);
+        }
     }
 
     /**
@@ -185,7 +179,7 @@ final class TransactionalWriter implements AutoCloseable {
      */
     CompletionStage<Void> warmUp(List<String> topics) {
         singleBatch.warmUp(topics);
-        for (int i = 0; i < settings.producers(); i++) {
+        for (int i = 0; i < workers.size(); i++) {
             warmOne(topics);
         }
         return warm;
@@ -193,19 +187,13 @@ final class TransactionalWriter implements AutoCloseable {
 
     /** Warms the idle producer a worker finds next; again (later after a failure) while some are cold. */
     private void warmOne(List<String> topics) {
-        if (warm.isDone() || workers.isShutdown()) {
+        if (warm.isDone() || workers.closed()) {
             return;
         }
         try {
-            workers.execute(() -> {
-                Slot slot = idle.remove();
+            workers.onSomeSlot(slot -> {
                 boolean wasWarm = slot.everInitialised;
-                boolean ok;
-                try {
-                    ok = slot.warmUp(topics);
-                } finally {
-                    idle.add(slot);
-                }
+                boolean ok = slot.warmUp(topics);
                 if (!warm.isDone() && (!ok || wasWarm)) {
                     // Failed: again in a second. Or this slot was warm already because a request had
                     // the cold one meanwhile: look again shortly.
@@ -245,39 +233,33 @@ final class TransactionalWriter implements AutoCloseable {
     @Override
     public void close() {
         singleBatch.close();
-        workers.shutdown();
         timer.shutdownNow();
-        try {
-            workers.awaitTermination(settings.produceTimeout().toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        }
-        idle.forEach(Slot::close);
+        workers.close(settings.produceTimeout(), slot -> slot.producer.close());
     }
 
     /** One transactional producer, created on first use so a node starts while Kafka is down. */
     private final class Slot {
-        private final Map<String, Object> config;
-        private KafkaProducer<byte[], byte[]> producer;
+        private final ProducerSlot producer;
         private boolean everInitialised;
 
-        Slot(Map<String, Object> config) {
-            this.config = config;
+        Slot(ProducerSlot producer) {
+            this.producer = producer;
         }
 
         void write(List<Pending> group) {
             boolean inTransaction = false;
+            KafkaProducer<byte[], byte[]> kafka = null;
             try {
-                ensureProducer();
-                producer.beginTransaction();
+                kafka = producer.producer();
+                kafka.beginTransaction();
                 inTransaction = true;
                 List<Future<RecordMetadata>> sent = new ArrayList<>();
                 for (Pending request : group) {
                     for (byte[] value : request.values()) {
-                        sent.add(producer.send(new ProducerRecord<>(request.topic(), null, value)));
+                        sent.add(kafka.send(new ProducerRecord<>(request.topic(), null, value)));
                     }
                 }
-                producer.flush();
+                kafka.flush();
                 for (Future<RecordMetadata> f : sent) {
                     f.get();
                 }
@@ -290,12 +272,12 @@ final class TransactionalWriter implements AutoCloseable {
                 if (claimed.size() < group.size()) {
                     // A request timed out (answered 503) meanwhile: none of this transaction may become
                     // visible. The others go back to the queue for the next one.
-                    producer.abortTransaction();
+                    kafka.abortTransaction();
                     claimed.forEach(request -> request.state().set(State.PENDING));
                     waiting.addAll(claimed);
                     return;
                 }
-                producer.commitTransaction();
+                kafka.commitTransaction();
                 markWarm();
                 for (Pending request : claimed) {
                     request.state().set(State.DONE);
@@ -303,17 +285,9 @@ final class TransactionalWriter implements AutoCloseable {
                 }
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                fail(e, inTransaction, group);
+                fail(kafka, e, inTransaction, group);
             } catch (ExecutionException | KafkaException e) {
-                fail(e, inTransaction, group);
-            }
-        }
-
-        private void ensureProducer() {
-            if (producer == null) {
-                producer = new KafkaProducer<>(config);
-                // Fences an earlier producer with this id and aborts what it left open.
-                producer.initTransactions();
+                fail(kafka, e, inTransaction, group);
             }
         }
 
@@ -340,24 +314,24 @@ final class TransactionalWriter implements AutoCloseable {
             // leaders. No record: an aborted warm-up transaction would still be a record in the
             // users' ingestion topics for read_uncommitted readers, and moves their offsets.
             try {
-                ensureProducer();
-                topics.forEach(producer::partitionsFor);
+                KafkaProducer<byte[], byte[]> kafka = producer.producer();
+                topics.forEach(kafka::partitionsFor);
                 markWarm();
                 return true;
             } catch (KafkaException e) {
                 log.warn("ingest producer not ready yet, retrying: {}", e.toString());
-                discard();
+                producer.discard();
                 return false;
             }
         }
 
-        private void fail(Exception e, boolean inTransaction, List<Pending> group) {
+        private void fail(KafkaProducer<byte[], byte[]> kafka, Exception e, boolean inTransaction, List<Pending> group) {
             Throwable cause = e instanceof ExecutionException && e.getCause() != null ? e.getCause() : e;
             boolean fatal = cause instanceof ProducerFencedException || cause instanceof OutOfOrderSequenceException
                     || cause instanceof AuthorizationException || cause instanceof UnsupportedVersionException;
             if (inTransaction && !fatal) {
                 try {
-                    producer.abortTransaction();
+                    kafka.abortTransaction();
                 } catch (KafkaException abortFailed) {
                     fatal = true;
                 }
@@ -365,27 +339,13 @@ final class TransactionalWriter implements AutoCloseable {
             if (fatal || !inTransaction) {
                 // A fresh producer with the same transactional id fences this one and aborts
                 // whatever transaction it could not finish.
-                discard();
+                producer.discard();
             }
             log.warn("ingest write to Kafka failed: {}", cause.toString());
             for (Pending request : group) {
                 if (request.state().getAndSet(State.DONE) != State.DONE) {
                     request.result().completeExceptionally(new Unavailable("Kafka did not take the write: " + cause, cause));
                 }
-            }
-        }
-
-        private void discard() {
-            if (producer != null) {
-                producer.close(Duration.ZERO);
-                producer = null;
-            }
-        }
-
-        void close() {
-            if (producer != null) {
-                producer.close(settings.produceTimeout());
-                producer = null;
             }
         }
     }

@@ -60,6 +60,12 @@ public final class NodeBench {
     /** Extra JVM options of a single node, e.g. a flight recording (-XX:StartFlightRecording=...). */
     private static final List<String> NODE_OPTS = System.getProperty("bench.node-opts", "").isBlank() ? List.of()
             : List.of(System.getProperty("bench.node-opts").trim().split("\\s+"));
+    /**
+     * The jar a single node runs: another build (an older commit's jar kept aside) can be measured
+     * right before or after this one, in the same conditions.
+     */
+    private static final String NODE_JAR = System.getProperty("bench.node-jar", "").isBlank()
+            ? "target/moose-flows.jar" : System.getProperty("bench.node-jar").trim();
     /** A cluster's ingest ports start here, admin ports 100 above, Artery ports 200 above. */
     private static final int CLUSTER_PORT_BASE = Integer.getInteger("bench.cluster-port-base", 31000);
     /** Idle time before the load, to measure live ingest's latency without it. */
@@ -155,7 +161,7 @@ public final class NodeBench {
                     "-Dmoose-flows.admin.port=" + adminPort,
                     "-Dmoose-flows.node.hostname=127.0.0.1",
                     "-Dmoose-flows.node.remote-port=0",
-                    "-jar", "target/moose-flows.jar"));
+                    "-jar", NODE_JAR));
             Process node = new ProcessBuilder(command)
                     .redirectErrorStream(true).redirectOutput(dir.resolve("node.log").toFile()).start();
             Nodes nodes = new Nodes(List.of("http://127.0.0.1:" + ingestPort), List.of("http://127.0.0.1:" + adminPort),
@@ -174,7 +180,7 @@ public final class NodeBench {
                 nodes.shutdown.run();
                 throw e;
             }
-            System.out.println("node up (log " + dir.resolve("node.log") + ")");
+            System.out.println("node up (" + NODE_JAR + ", log " + dir.resolve("node.log") + ")");
             return nodes;
         }
 
