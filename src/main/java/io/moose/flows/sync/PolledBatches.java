@@ -39,7 +39,7 @@ import java.util.concurrent.atomic.AtomicInteger;
  */
 final class PolledBatches implements Consumer.Control {
 
-    private final ConsumerSettings<byte[], byte[]> settings;
+    private final java.util.function.Supplier<org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> consumers;
     private final Map<TopicPartition, Long> start;
     private final int batchSize;
     private final long lingerNanos;
@@ -57,10 +57,17 @@ final class PolledBatches implements Consumer.Control {
 
     PolledBatches(ConsumerSettings<byte[], byte[]> settings, Map<TopicPartition, Long> start, int batchSize, Duration linger,
                   Duration pollTimeout, int maxPollRecords, AtomicInteger unfinished, Duration minInterval) {
+        this(settings::createKafkaConsumer, start, batchSize, linger, pollTimeout, maxPollRecords, unfinished, minInterval);
+    }
+
+    /** @param consumers gives the consumer when the stream starts (made then, or made beforehand: {@link PreparedConsumer}); the stream closes it */
+    PolledBatches(java.util.function.Supplier<org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> consumers,
+                  Map<TopicPartition, Long> start, int batchSize, Duration linger,
+                  Duration pollTimeout, int maxPollRecords, AtomicInteger unfinished, Duration minInterval) {
         this.minIntervalNanos = minInterval.toNanos();
         this.maxPollRecords = maxPollRecords;
         this.unfinished = unfinished;
-        this.settings = settings;
+        this.consumers = consumers;
         this.start = Map.copyOf(start);
         this.batchSize = batchSize;
         this.lingerNanos = linger.toNanos();
@@ -77,7 +84,7 @@ final class PolledBatches implements Consumer.Control {
 
     private Reader open() {
         opened = true;
-        org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer = settings.createKafkaConsumer();
+        org.apache.kafka.clients.consumer.Consumer<byte[], byte[]> consumer = consumers.get();
         consumer.assign(start.keySet());
         start.forEach(consumer::seek);
         return new Reader(consumer);

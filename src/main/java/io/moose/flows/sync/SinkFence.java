@@ -22,6 +22,9 @@ import java.util.stream.Collectors;
  *   <li>drop the ingress of every older run of the same (table, topic);</li>
  *   <li>check no newer run has registered; if one has, this run is fenced before it inserted anything.</li>
  * </ol>
+ * Steps 2 and 3 run side by side (each only has to come after step 1 and before step 4), and the
+ * target's columns for step 2 are read while step 1 runs: every step is a ClickHouse round trip,
+ * and a table sink moving to another node waits for all of them (issue 11).
  * Why that is enough, for two runs {@code old < new}: if {@code old} passes step 4, {@code new}
  * registered after that check, so {@code new}'s step 3 comes after {@code old}'s ingress exists and
  * drops it. ClickHouse's DROP waits for INSERTs in flight into the dropped table (18.16 takes the
@@ -63,9 +66,10 @@ final class SinkFence {
     static CompletionStage<SinkFence> register(ClickHouse clickhouse, String table, String topic) {
         String runs = clickhouse.qualified(TABLE);
         String run = UUID.randomUUID().toString().replace("-", "");
-        return clickhouse.execute("CREATE TABLE IF NOT EXISTS " + runs
-                        + " (sink_table String, source_topic String, epoch UInt64, run String, registered DateTime)"
-                        + " ENGINE = MergeTree() ORDER BY (sink_table, source_topic, epoch)")
+        // The target's columns (for the ingress) are read while the run registers: a run's start is a
+        // chain of ClickHouse round trips, each of them slow on a busy machine (issue 11).
+        CompletionStage<List<List<String>>> described = clickhouse.query("DESCRIBE TABLE " + clickhouse.qualified(table));
+        return runsTable(clickhouse)
                 // max() over no rows is 0 on every ClickHouse version: the first run gets epoch 1.
                 .thenCompose(created -> clickhouse.query("SELECT max(epoch) FROM " + runs + where(table, topic)))
                 .thenCompose(rows -> {
@@ -74,11 +78,35 @@ final class SinkFence {
                     return clickhouse.execute("INSERT INTO " + runs + " (sink_table, source_topic, epoch, run, registered) VALUES ("
                                     + ClickHouse.literal(table) + ", " + ClickHouse.literal(topic) + ", " + epoch + ", "
                                     + ClickHouse.literal(run) + ", now())")
-                            .thenCompose(registered -> fence.createIngress())
-                            .thenCompose(created -> fence.dropOlderIngresses())
-                            .thenCompose(dropped -> fence.failIfNewerRunRegistered())
+                            // Steps 2 and 3 side by side: the argument above needs each of them done
+                            // after step 1 and before step 4, not one before the other.
+                            .thenCompose(registered -> described.thenCompose(fence::createIngress)
+                                    .thenCombine(fence.dropOlderIngresses(), (created, dropped) -> (Void) null))
+                            .thenCompose(ready -> fence.failIfNewerRunRegistered())
                             .thenApply(checked -> fence);
+                })
+                .whenComplete((fence, error) -> {
+                    if (error != null) {
+                        // Maybe the runs table is gone (a database dropped and made again): create it next time.
+                        RUNS_TABLES.remove(clickhouse);
+                    }
                 });
+    }
+
+    /** Databases (by their client) whose runs table this JVM has created or found: it is created once, not per run. */
+    private static final java.util.Map<ClickHouse, CompletionStage<Void>> RUNS_TABLES =
+            java.util.Collections.synchronizedMap(new java.util.WeakHashMap<>());
+
+    private static CompletionStage<Void> runsTable(ClickHouse clickhouse) {
+        CompletionStage<Void> known = RUNS_TABLES.get(clickhouse);
+        if (known != null && known.toCompletableFuture().isDone() && !known.toCompletableFuture().isCompletedExceptionally()) {
+            return known;
+        }
+        CompletionStage<Void> created = clickhouse.execute("CREATE TABLE IF NOT EXISTS " + clickhouse.qualified(TABLE)
+                + " (sink_table String, source_topic String, epoch UInt64, run String, registered DateTime)"
+                + " ENGINE = MergeTree() ORDER BY (sink_table, source_topic, epoch)");
+        RUNS_TABLES.put(clickhouse, created);
+        return created;
     }
 
     /** The table this run inserts into: its own ingress, which a newer run drops. */
@@ -111,27 +139,25 @@ final class SinkFence {
      * 8.61448900242836E-100 one bit off, -0.0 as 0 and 4.9E-324 as 0:
      * WhatIngestAcceptsIsStoredByteForByteIT), so the exact value travels as an integer instead.
      */
-    private CompletionStage<Void> createIngress() {
+    private CompletionStage<Void> createIngress(List<List<String>> described) {
         String ingress = clickhouse.qualified(ingressTable());
         String view = clickhouse.qualified(ingressTable() + VIEW_SUFFIX);
-        return clickhouse.query("DESCRIBE TABLE " + clickhouse.qualified(table)).thenCompose(described -> {
-            List<String> definitions = new java.util.ArrayList<>();
-            List<String> selected = new java.util.ArrayList<>();
-            for (List<String> column : described) {
-                String defaultKind = column.size() > 2 ? column.get(2) : "";
-                if (defaultKind.equals("MATERIALIZED") || defaultKind.equals("ALIAS")) {
-                    continue; // computed by the target, never inserted
-                }
-                String name = ClickHouse.quote(column.get(0));
-                String type = column.get(1);
-                boolean float64 = type.equals("Float64") || type.equals("Nullable(Float64)");
-                definitions.add(name + " " + (float64 ? type.replace("Float64", "UInt64") : type));
-                selected.add(float64 ? "reinterpretAsFloat64(reinterpretAsString(" + name + ")) AS " + name : name);
+        List<String> definitions = new java.util.ArrayList<>();
+        List<String> selected = new java.util.ArrayList<>();
+        for (List<String> column : described) {
+            String defaultKind = column.size() > 2 ? column.get(2) : "";
+            if (defaultKind.equals("MATERIALIZED") || defaultKind.equals("ALIAS")) {
+                continue; // computed by the target, never inserted
             }
-            return clickhouse.execute("CREATE TABLE IF NOT EXISTS " + ingress + " (" + String.join(", ", definitions) + ") ENGINE = Null")
-                    .thenCompose(created -> clickhouse.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + view
-                            + " TO " + clickhouse.qualified(table) + " AS SELECT " + String.join(", ", selected) + " FROM " + ingress));
-        });
+            String name = ClickHouse.quote(column.get(0));
+            String type = column.get(1);
+            boolean float64 = type.equals("Float64") || type.equals("Nullable(Float64)");
+            definitions.add(name + " " + (float64 ? type.replace("Float64", "UInt64") : type));
+            selected.add(float64 ? "reinterpretAsFloat64(reinterpretAsString(" + name + ")) AS " + name : name);
+        }
+        return clickhouse.execute("CREATE TABLE IF NOT EXISTS " + ingress + " (" + String.join(", ", definitions) + ") ENGINE = Null")
+                .thenCompose(created -> clickhouse.execute("CREATE MATERIALIZED VIEW IF NOT EXISTS " + view
+                        + " TO " + clickhouse.qualified(table) + " AS SELECT " + String.join(", ", selected) + " FROM " + ingress));
     }
 
     /** Drops the ingress (and its view) of every run of this sink registered below this one. */

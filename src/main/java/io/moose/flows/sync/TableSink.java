@@ -38,8 +38,11 @@ import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
+import java.util.function.Supplier;
 
 /**
  * A topic into a ClickHouse table, exactly once with no state outside ClickHouse (design section 3):
@@ -127,31 +130,49 @@ public final class TableSink {
      * Emits rows inserted per batch. A run that finds itself fenced fails with {@link RunFencedException}.
      */
     public Source<Integer, NotUsed> run(HopContext context) {
-        CompletionStage<SinkFence> registered = SinkFence.register(clickhouse, table, topic);
+        long began = System.nanoTime();
+        // Made (and connected) while the fence is built; it reads from where the fence lets the run start.
+        PreparedConsumer consumer = PreparedConsumer.start(consumerSettings, topic);
+        AtomicLong fencedAt = new AtomicLong();
+        CompletionStage<SinkFence> registered = SinkFence.register(clickhouse, table, topic)
+                .thenApply(fence -> {
+                    fencedAt.set(System.nanoTime());
+                    return fence;
+                });
         CompletionStage<Source<Integer, NotUsed>> started = registered
-                .thenCompose(fence -> TopicOffsets.partitions(admin, topic)
+                .thenCompose(fence -> consumer.partitions()
                         .thenCombine(TableWatermarks.highestOffsets(clickhouse, table, topic), (partitions, highest) -> {
-                            log.info("{} {}: resuming {} -> {} above {} (run epoch {})", owner, hop, topic, table, highest,
-                                    fence.epoch());
+                            long now = System.nanoTime();
+                            log.info("{} {}: resuming {} -> {} above {} (run epoch {}; fenced in {} ms, high-water mark {} ms later)",
+                                    owner, hop, topic, table, highest, fence.epoch(), (fencedAt.get() - began) / 1_000_000,
+                                    (now - fencedAt.get()) / 1_000_000);
                             // Where the run starts is consumed as far as lag goes, also in partitions it
                             // has nothing new to read from (they would report the skipped rows as lag).
                             Map<TopicPartition, Long> start = startOffsets(partitions, highest);
-                            return reportToGroup(start).thenApply(reported -> {
-                                context.ready();
-                                AtomicInteger unfinished = new AtomicInteger();
-                                return batches(start, context, unfinished)
-                                        .via(insert(context, fence))
-                                        .map(inserted -> {
-                                            unfinished.decrementAndGet();
-                                            return inserted;
-                                        })
-                                        .via(commitGroup());
-                            });
-                        })
-                        .thenCompose(source -> source));
+                            // Reported to the group, not awaited: the group's offsets are only for Kafka
+                            // tools (never read back), and the report cost a run's start a round trip or
+                            // two (the coordinator look-up of a new admin client). The batches' reports
+                            // follow it in order (commitGroup).
+                            CompletionStage<Void> startReported = reportToGroup(start);
+                            context.ready();
+                            AtomicInteger unfinished = new AtomicInteger();
+                            AtomicBoolean firstInsert = new AtomicBoolean(true);
+                            return batches(consumer::claim, start, context, unfinished)
+                                    .via(insert(context, fence))
+                                    .map(inserted -> {
+                                        if (inserted.rows() > 0 && firstInsert.getAndSet(false)) {
+                                            log.info("{} {}: first insert of run epoch {} ({} rows), {} ms after the run began",
+                                                    owner, hop, fence.epoch(), inserted.rows(), (System.nanoTime() - began) / 1_000_000);
+                                        }
+                                        unfinished.decrementAndGet();
+                                        return inserted;
+                                    })
+                                    .via(commitGroup(startReported));
+                        }));
         return Source.completionStageSource(started)
                 .watchTermination((mat, ended) -> {
                     // However the run ends, its ingress is of no further use (a newer run would drop it too).
+                    ended.whenComplete((d, e) -> consumer.closeUnclaimed());
                     ended.whenComplete((d, e) -> registered.thenCompose(SinkFence::dropOwnIngress).whenComplete((x, dropError) -> {
                         if (dropError != null) {
                             log.debug("{} {}: could not drop this run's ingress: {}", owner, hop, dropError.toString());
@@ -173,10 +194,12 @@ public final class TableSink {
     /**
      * Every partition from {@code start} (just above the high-water mark), in batches by size and
      * linger, or sooner when caught up and {@code unfinished} (batches not yet inserted) is 0, each encoded into one INSERT body, in {@code encode-parallelism} slices at once on the stream's
-     * dispatcher (JSON parsing and validation are the sink's main CPU cost).
+     * dispatcher (JSON parsing and validation are the sink's main CPU cost). {@code consumers} gives
+     * the reader its consumer when the stream starts (the run's {@link PreparedConsumer}).
      */
-    Source<EncodedBatch, NotUsed> batches(Map<TopicPartition, Long> start, HopContext context, AtomicInteger unfinished) {
-        PolledBatches polled = new PolledBatches(consumerSettings, start, settings.batchSize(),
+    Source<EncodedBatch, NotUsed> batches(Supplier<org.apache.kafka.clients.consumer.Consumer<byte[], byte[]>> consumers,
+                                          Map<TopicPartition, Long> start, HopContext context, AtomicInteger unfinished) {
+        PolledBatches polled = new PolledBatches(consumers, start, settings.batchSize(),
                 settings.linger(), settings.pollTimeout(), settings.maxPollRecords(), unfinished, settings.minInsertInterval());
         context.controlledBy(polled);
         return polled.source()
@@ -289,9 +312,13 @@ public final class TableSink {
         });
     }
 
-    /** Reports the consumed offsets to the consumer group (lag for Kafka tools); a failed report only logs. */
-    Flow<EncodedBatch, Integer, NotUsed> commitGroup() {
-        return Flow.<EncodedBatch>create().mapAsync(1, batch -> reportToGroup(batch.nextOffsets()).thenApply(done -> batch.rows()));
+    /**
+     * Reports the consumed offsets to the consumer group (lag for Kafka tools) after {@code previous}
+     * (the run's start report), one report at a time so they land in order; a failed report only logs.
+     */
+    Flow<EncodedBatch, Integer, NotUsed> commitGroup(CompletionStage<Void> previous) {
+        return Flow.<EncodedBatch>create().mapAsync(1, batch -> previous.thenCompose(reported -> reportToGroup(batch.nextOffsets()))
+                .thenApply(done -> batch.rows()));
     }
 
     private CompletionStage<Void> reportToGroup(Map<TopicPartition, Long> nextOffsets) {

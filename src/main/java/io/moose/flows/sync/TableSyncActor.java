@@ -87,6 +87,9 @@ public final class TableSyncActor
     private final RunnerLifecycle streams;
     private final Duration fencedRestartDelay;
     private boolean stopping;
+    /** When this incarnation was created, and when its stop was asked for: for the handoff log lines. */
+    private final long createdNanos = System.nanoTime();
+    private long stopAskedNanos;
 
     private TableSyncActor(ActorContext<Command> ctx, String entityId, NodeContext node, ModelVersion version) {
         super(PersistenceId.of(node.names().persistenceType(ENTITY_KEY.name()), entityId));
@@ -107,6 +110,8 @@ public final class TableSyncActor
     public SignalHandler<PauseState> signalHandler() {
         return newSignalHandlerBuilder()
                 .onSignal(RecoveryCompleted.instance(), state -> {
+                    ctx.getLog().info("{}: entity started here, recovered in {} ms{}", entityName(),
+                            (System.nanoTime() - createdNanos) / 1_000_000, state.paused() ? " (paused)" : "");
                     if (!state.paused()) {
                         streams.start();
                     }
@@ -144,11 +149,18 @@ public final class TableSyncActor
                 })
                 .onCommand(GetStatus.class, (state, cmd) -> Effect().none().thenRun(s -> cmd.replyTo().tell(status(s))))
                 .onCommand(Stop.class, (state, cmd) -> {
+                    // The shard's handoff (or the node's shutdown) asks for it: drain, then stop.
+                    ctx.getLog().info("{}: handoff begun, draining its sink", entityName());
                     stopping = true;
+                    stopAskedNanos = System.nanoTime();
                     ctx.pipeToSelf(streams.stop(), (done, error) -> new Drained());
                     return Effect().none();
                 })
-                .onCommand(Drained.class, (state, cmd) -> Effect().stop())
+                .onCommand(Drained.class, (state, cmd) -> {
+                    ctx.getLog().info("{}: sink run drained in {} ms, entity stops", entityName(),
+                            (System.nanoTime() - stopAskedNanos) / 1_000_000);
+                    return Effect().stop();
+                })
                 .onCommand(RunFenced.class, (state, cmd) -> {
                     ctx.getLog().warn("{}: a run was fenced ({}); stopping this entity's streams, starting them again"
                             + " no sooner than {}", entityName(), cmd.reason(), fencedRestartDelay);
