@@ -181,14 +181,16 @@ final class TransactionalWriter implements AutoCloseable {
     /**
      * Creates every producer, initialises its transactions and fetches the metadata of {@code topics},
      * each on a producer thread; retries a failed producer every second until it succeeds or the
-     * writer closes. The result completes once every producer has been initialised.
+     * writer closes; then warms the single-batch producers ({@link SingleBatchWriter#warmUp}). The
+     * result completes once every producer has been initialised and every single-batch one tried.
      */
     CompletionStage<Void> warmUp(List<String> topics) {
-        singleBatch.warmUp(topics);
         for (int i = 0; i < settings.producers(); i++) {
             warmOne(topics);
         }
-        return warm;
+        // Then the single-batch producers: by then Kafka answers, and its transaction log, where
+        // their warm-up sends the records Kafka refuses, exists (initTransactions creates it).
+        return warm.thenCompose(initialised -> singleBatch.warmUp(topics));
     }
 
     /** Warms the idle producer a worker finds next; again (later after a failure) while some are cold. */
