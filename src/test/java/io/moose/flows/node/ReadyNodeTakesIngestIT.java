@@ -37,7 +37,8 @@ import org.junit.jupiter.api.Test;
  * <p>The node is started {@code moose.test.ready-starts} times (default 1: a start took 75-160 s on
  * the shared two-core host at load 40-65; measuring runs set 5), each a fresh JVM with a fresh namespace, and every
  * start must pass; each start's first-request time and the load average are printed. The node's
- * warm-up before ready writes nothing: the ingestion topic holds exactly the test's records after.
+ * warm-up before ready writes nothing: the ingestion topic holds exactly the test's records after, and
+ * UserActivity 0.0's (where the warm-up's request of no records goes) none.
  * The node is stopped with SIGKILL: its namespace is its own, and how it stops is not this test's
  * subject (a graceful stop of a lone node took about 40 s at load 40).
  */
@@ -55,7 +56,7 @@ class ReadyNodeTakesIngestIT {
             .version(HttpClient.Version.HTTP_1_1).connectTimeout(Duration.ofSeconds(1)).build();
 
     private record Start(java.time.Instant readyAt, long readyAfterMs, int polls, int status, String body, long firstMs, List<Long> laterMs, int laterAccepted,
-                         String load, long recordsInTopic) {
+                         String load, long recordsInTopic, long recordsInOtherTopic) {
     }
 
     @Test
@@ -69,7 +70,8 @@ class ReadyNodeTakesIngestIT {
             System.out.printf("start %d of %d: ready at %s after %d ms (%d polls, %d burners, load %s); first ingest request: %d in %d ms;"
                             + " next ones: %s ms%n", i, STARTS, start.readyAt, start.readyAfterMs, start.polls, BURNERS, start.load, start.status,
                     start.firstMs, start.laterMs);
-            System.out.printf("start %d: %d records in the ingestion topic%n", i, start.recordsInTopic);
+            System.out.printf("start %d: %d records in the ingestion topic, %d in UserActivity 0.0's%n", i, start.recordsInTopic,
+                    start.recordsInOtherTopic);
         }
         for (Start start : starts) {
             assertEquals(200, start.status, start.body);
@@ -77,6 +79,7 @@ class ReadyNodeTakesIngestIT {
                     + " ms; every start: " + starts.stream().map(Start::firstMs).toList());
             assertEquals(1 + start.laterAccepted, start.recordsInTopic,
                     "the ingestion topic holds the test's records and nothing the warm-up sent (an aborted transaction would count)");
+            assertEquals(0, start.recordsInOtherTopic, "nothing in UserActivity 0.0's ingestion topic, where the warm-up's empty write went");
         }
     }
 
@@ -150,7 +153,8 @@ class ReadyNodeTakesIngestIT {
                 later.add(TimeUnit.NANOSECONDS.toMillis(System.nanoTime() - again));
             }
             return new Start(readyAt, TimeUnit.NANOSECONDS.toMillis(readyAfter), polls, reply.statusCode(), reply.body(),
-                    TimeUnit.NANOSECONDS.toMillis(took), later, laterAccepted, load, recordsIn(infra, namespace + ".UserActivity_0_1"));
+                    TimeUnit.NANOSECONDS.toMillis(took), later, laterAccepted, load, recordsIn(infra, namespace + ".UserActivity_0_1"),
+                    recordsIn(infra, namespace + ".UserActivity_0_0"));
         } finally {
             if (node != null) {
                 node.destroyForcibly().waitFor(30, TimeUnit.SECONDS);
