@@ -89,8 +89,10 @@ public final class IngestServer {
     }
 
     /**
-     * Whether a request is answered without first setting anything up: every producer is initialised
-     * and has been through a transaction, and the node has sent itself one ingest request.
+     * Whether a request is answered without first setting anything up: every transactional producer
+     * is initialised, every single-batch producer has been through a send Kafka refuses (nothing
+     * written), one sample record of every model version has been through validation in process,
+     * and the node has sent itself one ingest request.
      */
     public boolean ready() {
         return writer.warm() && warm.toCompletableFuture().isDone();

@@ -10,21 +10,31 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.config.TopicConfig;
+import org.apache.kafka.common.errors.InvalidTopicException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionStage;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ConcurrentLinkedQueue;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicReference;
@@ -56,6 +66,14 @@ final class SingleBatchWriter implements AutoCloseable {
     static final int RECORD_OVERHEAD = 32;
     /** A v2 record batch's header. */
     static final int BATCH_OVERHEAD = 61;
+    /**
+     * Where the warm-up sends the records Kafka must refuse ({@link #warmUp}): Kafka's transaction
+     * log, an internal topic (a broker appends nothing a client produces to one) and a compacted one
+     * (a broker refuses a record without a key), so a keyless record sent there is refused twice over.
+     * It exists once a transactional producer has been initialised, which the ingest producers are
+     * before this warm-up runs.
+     */
+    static final String REFUSING_TOPIC = "__transaction_state";
     /** How long a topic's learned max.message.bytes is trusted before it is asked again. */
     private static final long LIMIT_TTL_NANOS = TimeUnit.SECONDS.toNanos(60);
 
@@ -142,14 +160,30 @@ final class SingleBatchWriter implements AutoCloseable {
         }
     }
 
-    /** Learns where {@code topics} live and how large their batches may be, on each producer; best effort. */
-    void warmUp(List<String> topics) {
+    /**
+     * Learns where {@code topics} live and how large their batches may be, and takes each producer
+     * once through a send that Kafka refuses ({@link Slot#warmUp}); best effort: the result completes
+     * when every producer has been tried, whether or not Kafka answered.
+     */
+    CompletionStage<Void> warmUp(List<String> topics) {
+        List<CompletableFuture<Void>> tried = new ArrayList<>();
         for (int i = 0; i < workers.size(); i++) {
-            workers.onSomeSlot(slot -> {
-                topics.forEach(this::limitOf);
-                slot.warmUp(topics);
-            });
+            CompletableFuture<Void> done = new CompletableFuture<>();
+            tried.add(done);
+            try {
+                workers.onSomeSlot(slot -> {
+                    try {
+                        topics.forEach(this::limitOf);
+                        slot.warmUp(topics);
+                    } finally {
+                        done.complete(null);
+                    }
+                });
+            } catch (RejectedExecutionException closed) {
+                done.complete(null);
+            }
         }
+        return CompletableFuture.allOf(tried.toArray(CompletableFuture[]::new));
     }
 
     /**
@@ -273,13 +307,66 @@ final class SingleBatchWriter implements AutoCloseable {
             this.producer = producer;
         }
 
+        /**
+         * Creates the producer, learns where {@code topics} live and sends one keyless record to
+         * {@link #REFUSING_TOPIC} through each broker that leads one of their partitions: in a fresh
+         * JVM the first request otherwise paid for loading and interpreting the producer's whole send
+         * path (accumulator, batch and record building, CRC, the produce request and its answer) and
+         * for the connection to its partition's leader, 1.3 of the 2.4 s it took on a busy two-core
+         * host. Kafka refuses every such record, so nothing is written to any topic; the producer
+         * stays usable (a refused batch only touches that partition's sequence numbers).
+         */
         void warmUp(List<String> topics) {
             try {
                 KafkaProducer<byte[], byte[]> kafka = producer.producer();
-                topics.forEach(kafka::partitionsFor);
+                Set<Integer> leaders = new LinkedHashSet<>();
+                for (String topic : topics) {
+                    for (PartitionInfo partition : kafka.partitionsFor(topic)) {
+                        if (partition.leader() != null) {
+                            leaders.add(partition.leader().id());
+                        }
+                    }
+                }
+                sendRefused(kafka, leaders);
             } catch (KafkaException e) {
                 log.warn("ingest batch producer not warmed up (the first request will find the topics): {}", e.toString());
                 producer.discard();
+            }
+        }
+
+        private void sendRefused(KafkaProducer<byte[], byte[]> kafka, Set<Integer> leaders) {
+            List<PartitionInfo> refusing;
+            try {
+                refusing = kafka.partitionsFor(REFUSING_TOPIC);
+            } catch (KafkaException e) {
+                // Not described to this client (ACLs): the first request pays for the send path.
+                log.info("ingest batch producer: no warm-up send ({} not available: {})", REFUSING_TOPIC, e.toString());
+                return;
+            }
+            List<Future<RecordMetadata>> sent = new ArrayList<>();
+            Set<Integer> reached = new HashSet<>();
+            for (PartitionInfo partition : refusing) {
+                if (partition.leader() != null && leaders.contains(partition.leader().id()) && reached.add(partition.leader().id())) {
+                    sent.add(kafka.send(new ProducerRecord<>(REFUSING_TOPIC, partition.partition(), null, new byte[0])));
+                }
+            }
+            kafka.flush();
+            for (Future<RecordMetadata> f : sent) {
+                try {
+                    RecordMetadata accepted = f.get();
+                    // Cannot happen (see REFUSING_TOPIC); said loudly should a broker ever behave otherwise.
+                    log.error("Kafka accepted the ingest warm-up record it must refuse, at {}", accepted);
+                } catch (ExecutionException e) {
+                    if (!(e.getCause() instanceof InvalidTopicException || e.getCause() instanceof InvalidRecordException)) {
+                        log.warn("ingest batch producer warm-up send did not get its refusal ({}); the producer is set up again on first use",
+                                String.valueOf(e.getCause()));
+                        producer.discard();
+                        return;
+                    }
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
             }
         }
 

@@ -175,14 +175,32 @@ final class TransactionalWriter implements AutoCloseable {
     /**
      * Creates every producer, initialises its transactions and fetches the metadata of {@code topics},
      * each on a producer thread; retries a failed producer every second until it succeeds or the
-     * writer closes. The result completes once every producer has been initialised.
+     * writer closes; then warms the single-batch producers ({@link SingleBatchWriter#warmUp}). The
+     * result completes once every producer has been initialised and every single-batch one tried.
      */
     CompletionStage<Void> warmUp(List<String> topics) {
-        singleBatch.warmUp(topics);
         for (int i = 0; i < workers.size(); i++) {
             warmOne(topics);
         }
-        return warm;
+        // Then the single-batch producers: by then Kafka answers, and its transaction log, where
+        // their warm-up sends the records Kafka refuses, exists (initTransactions creates it).
+        return warm.thenCompose(initialised -> singleBatch.warmUp(topics))
+                .thenCompose(tried -> topics.isEmpty() ? CompletableFuture.<Void>completedFuture(null) : writeNothing(topics.get(0)));
+    }
+
+    /**
+     * Takes a request of no records through {@link #write} (the produce timeout's timer, the
+     * single-batch queue, grouping, a producer's metadata, completion), so the first request does not
+     * load and link that code itself. No record means nothing is sent: the producer appends the
+     * request's records, here none, and its flush has nothing to send. Never fails.
+     */
+    private CompletionStage<Void> writeNothing(String topic) {
+        return write(topic, List.of()).handle((done, failure) -> {
+            if (failure != null) {
+                log.info("ingest writer warm-up (a request of no records) did not complete: {}", failure.toString());
+            }
+            return null;
+        });
     }
 
     /** Warms the idle producer a worker finds next; again (later after a failure) while some are cold. */

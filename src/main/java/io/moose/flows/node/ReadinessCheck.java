@@ -12,7 +12,8 @@ import java.util.function.Supplier;
 /**
  * {@code GET /health/ready} (Akka Management readiness check, moose-akka.conf): true only once this
  * node can take an ingest request at once — its topics and tables are provisioned, it runs the
- * definition the cluster has in force, every ingest producer is initialised — and it is an Up member
+ * definition the cluster has in force, every ingest producer is initialised and the ingest path warmed
+ * up without writing anything ({@code IngestServer#ready}) — and it is an Up member
  * of the cluster. Answers from state the node already holds, so it never waits. The same answer is
  * the {@code moose_node_ready} gauge (1 or 0) on {@code GET /metrics}, for alerting.
  */
