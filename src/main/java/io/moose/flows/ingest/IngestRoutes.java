@@ -94,6 +94,16 @@ final class IngestRoutes extends AllDirectives {
                 path(PathMatchers.segment(), model -> ingest(model, Optional.empty()))))));
     }
 
+    /**
+     * Answers a request refused before its body was read once the body has been read and thrown away.
+     * Answered while the body was still arriving, Akka HTTP closes the connection after the answer
+     * (the rest of the entity is never read), and a client still writing its body gets a broken pipe
+     * instead of the answer: IngestFuzzIT's too-large bodies, on a loaded machine.
+     */
+    private CompletionStage<HttpResponse> afterDiscarding(RequestEntity entity, HttpResponse answer) {
+        return entity.discardBytes(materializer).completionStage().handle((done, error) -> answer);
+    }
+
     /** Counts every answered request by status ({@code moose_ingest_requests_total{status="400"}}). */
     private HttpResponse counted(HttpResponse response) {
         counters.computeIfAbsent(response.status().intValue(), status -> Counter.builder("moose.ingest.requests")
@@ -124,23 +134,20 @@ final class IngestRoutes extends AllDirectives {
         ProjectDefinition current = definition.get();
         Optional<DataModel> model = current.model(modelName);
         if (model.isEmpty()) {
-            entity.discardBytes(materializer);
             ObjectNode body = error("unknown model '" + modelName + "'");
             ObjectNode known = body.putObject("knownModels");
             current.models().forEach(m -> versionsOf(m, known.putArray(m.name())));
-            return CompletableFuture.completedFuture(json(StatusCodes.NOT_FOUND, body));
+            return afterDiscarding(entity, json(StatusCodes.NOT_FOUND, body));
         }
         Optional<ModelVersion> version = versionText.isPresent()
                 ? model.get().version(versionText.get()) : Optional.of(model.get().latest());
         if (version.isEmpty()) {
-            entity.discardBytes(materializer);
             ObjectNode body = error("model " + modelName + " has no version '" + versionText.get() + "'");
             versionsOf(model.get(), body.putArray("knownVersions"));
-            return CompletableFuture.completedFuture(json(StatusCodes.NOT_FOUND, body));
+            return afterDiscarding(entity, json(StatusCodes.NOT_FOUND, body));
         }
         if (entity.getContentLengthOption().orElse(0L) > settings.maxBodySize()) {
-            entity.discardBytes(materializer);
-            return CompletableFuture.completedFuture(tooLarge());
+            return afterDiscarding(entity, tooLarge());
         }
         if (entity instanceof HttpEntity.Strict strict) {
             // The whole body came with the request (nearly always, for bodies of a few KiB): no stream to
