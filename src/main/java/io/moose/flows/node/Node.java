@@ -74,6 +74,10 @@ public final class Node {
             NodeExtension.get(system).register(services);
 
             joinCluster(system, config);
+            if (config.getBoolean("moose-flows.node.down-gone-members")) {
+                ctx.spawn(GoneMemberDowning.create(config.getDuration("moose-flows.node.gone-probe-timeout"),
+                        config.getDuration("moose-flows.node.gone-probe-interval")), "gone-member-downing");
+            }
             ClusterSharding sharding = ClusterSharding.get(system);
             sharding.init(Entity.of(TableSyncActor.ENTITY_KEY, e -> TableSyncActor.create(e.getEntityId(), node))
                     .withStopMessage(new TableSyncActor.Stop()));

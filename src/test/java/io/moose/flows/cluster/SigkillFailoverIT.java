@@ -2,6 +2,7 @@ package io.moose.flows.cluster;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import io.moose.flows.node.GoneMemberDowning;
 import io.moose.flows.testing.ClusterProcesses;
 import io.moose.flows.testing.CpuBurners;
 import io.moose.flows.testing.TestNode;
@@ -48,6 +49,7 @@ class SigkillFailoverIT {
     private static final Duration FAILOVER_BOUND = Duration.ofSeconds(Long.getLong("moose.test.failover-bound-seconds", 20));
     private static final Duration STARVATION = Duration.ofSeconds(60);
     private static final Duration SETTLE = Duration.ofSeconds(120);
+    private static final int FORMATIONS = 3;
     private static final String SBR_DECISION = "SBR took decision";
     private static final ObjectMapper JSON = new ObjectMapper();
     /** Failover steps and the log line (of a survivor) that marks each, in the order they happen. */
@@ -56,13 +58,19 @@ class SigkillFailoverIT {
     static {
         TIMELINE.put("unreachable", "as UNREACHABLE");
         TIMELINE.put("downed", SBR_DECISION);
+        TIMELINE.put("downed-gone", GoneMemberDowning.DOWNED_LOG);
         TIMELINE.put("removed", "removing unreachable node");
         TIMELINE.put("coordinator-moved", "ShardCoordinator was moved to the active state");
         TIMELINE.put("hop-runs-started", "run started, earlier runs fenced");
         TIMELINE.put("sink-runs-started", ": resuming ");
     }
-    /** Admin asks of an entity that is gone time out after this, which bounds how coarse a measurement is. */
-    private static final String OPTIONS = "-Dmoose-flows.admin.ask-timeout=1s";
+    /**
+     * Admin asks of an entity that is gone time out after this, which bounds how coarse a measurement is;
+     * {@code -Dmoose.test.failover-node-options} adds options to every node (e.g. debug logging to see
+     * where a failover's seconds went).
+     */
+    private static final String OPTIONS = "-Dmoose-flows.admin.ask-timeout=1s "
+            + System.getProperty("moose.test.failover-node-options", "");
 
     private final HttpClient http = HttpClient.newBuilder().connectTimeout(Duration.ofSeconds(2)).build();
 
@@ -71,7 +79,7 @@ class SigkillFailoverIT {
         try (ClusterProcesses cluster = ClusterProcesses.create(TestNode.projectFile(), 100, OPTIONS)) {
             // Three JVMs starting at once on a busy two-core machine took longer than ops/cluster's 120 s.
             cluster.readyTimeout(Duration.ofMinutes(5));
-            cluster.up(NODES);
+            formCluster(cluster);
             List<Long> failovers = new ArrayList<>();
             for (int kill = 1; kill <= KILLS; kill++) {
                 Map<String, Integer> placement = awaitAllRunning(cluster);
@@ -82,14 +90,22 @@ class SigkillFailoverIT {
                         moved.add(id);
                     }
                 });
+                long scriptStarted = System.nanoTime();
                 cluster.kill(victim);
                 long killed = System.nanoTime();
                 LocalTime killedAt = LocalTime.now();
-                awaitRunningElsewhere(cluster, victim, moved);
+                awaitRunningElsewhere(cluster, victim, moved, false);
                 long ms = (System.nanoTime() - killed) / 1_000_000;
                 failovers.add(ms);
-                System.out.printf("failover %d/%d: SIGKILL node %d -> its %d entities running elsewhere in %d ms; %s%n",
-                        kill, KILLS, victim, moved.size(), ms, timeline(cluster, victim, killedAt, ms));
+                // Not asserted, for the report: when every hop of those entities consumes (a hop's run has
+                // fenced the earlier ones and assigned its partitions, a sink's has registered its ingress).
+                awaitRunningElsewhere(cluster, victim, moved, true);
+                long consumingMs = (System.nanoTime() - killed) / 1_000_000;
+                System.out.printf("failover %d/%d: SIGKILL node %d -> its %d entities running elsewhere in %d ms, all their"
+                                + " hops consuming in %d ms (times from the end of ops/cluster kill, which took %d ms"
+                                + " including the kill); %s%n",
+                        kill, KILLS, victim, moved.size(), ms, consumingMs, (killed - scriptStarted) / 1_000_000,
+                        timeline(cluster, victim, killedAt, consumingMs));
                 cluster.start(victim);
             }
             List<Long> sorted = failovers.stream().sorted().toList();
@@ -99,6 +115,31 @@ class SigkillFailoverIT {
             cpuStarvationDownsNoNode(cluster);
             assertTrue(sorted.get(sorted.size() - 1) <= FAILOVER_BOUND.toMillis(),
                     "slowest failover " + sorted.get(sorted.size() - 1) + " ms > " + FAILOVER_BOUND.toMillis() + " ms: " + failovers);
+        }
+    }
+
+    /**
+     * Two nodes form the cluster, then the third joins, and a formation that fails is tried again from
+     * scratch (at most {@link #FORMATIONS} times). At load 40-80 (other engineers' suites on two cores)
+     * starting JVMs starved each other's heartbeats for 3-6 s and the split brain resolver downed one
+     * side of a 1-1 split before the cluster had formed, in four runs of four; how the cluster forms is
+     * not what this test measures, and the starvation part below still requires a formed cluster to
+     * down nobody.
+     */
+    private static void formCluster(ClusterProcesses cluster) {
+        for (int attempt = 1; ; attempt++) {
+            try {
+                cluster.up(NODES - 1);
+                cluster.start(NODES);
+                return;
+            } catch (IllegalStateException failed) {
+                if (attempt == FORMATIONS) {
+                    throw failed;
+                }
+                System.out.printf("cluster formation %d/%d failed, stopping the nodes and trying again: %s%n",
+                        attempt, FORMATIONS, failed.getMessage().lines().reduce((a, b) -> b).orElse(""));
+                cluster.close();
+            }
         }
     }
 
@@ -144,8 +185,12 @@ class SigkillFailoverIT {
         throw new AssertionError("not every entity running within " + SETTLE + ": " + last);
     }
 
-    /** Polls a surviving node until every entity in {@code moved} runs on another node than the victim. */
-    private void awaitRunningElsewhere(ClusterProcesses cluster, int victim, Set<String> moved) throws InterruptedException {
+    /**
+     * Polls a surviving node until every entity in {@code moved} runs on another node than the victim
+     * and, with {@code hopsToo}, every hop of each reports running (consuming) as well.
+     */
+    private void awaitRunningElsewhere(ClusterProcesses cluster, int victim, Set<String> moved, boolean hopsToo)
+            throws InterruptedException {
         int survivor = victim % NODES + 1;
         long deadline = System.nanoTime() + SETTLE.toNanos();
         JsonNode last = null;
@@ -158,6 +203,12 @@ class SigkillFailoverIT {
                     if (moved.contains(entity.path("id").asText())) {
                         int node = cluster.nodeOf(entity.path("node").asText());
                         all &= entity.path("state").asText().equals("running") && node > 0 && node != victim;
+                        if (hopsToo) {
+                            all &= !entity.path("hops").isEmpty();
+                            for (JsonNode hop : entity.path("hops")) {
+                                all &= hop.path("state").asText().equals("running");
+                            }
+                        }
                     }
                 }
                 if (all) {
