@@ -99,6 +99,8 @@ public final class TransactionalHop {
     }
 
     private static final Logger log = LoggerFactory.getLogger(TransactionalHop.class);
+    /** Shortest poll wait while a transaction is due: no busy loop when a commit is a moment away. */
+    private static final long MIN_WAIT_NANOS = Duration.ofMillis(1).toNanos();
 
     private final String name;
     private final Set<String> topics;
@@ -193,20 +195,31 @@ public final class TransactionalHop {
                 context.ready();
                 long commitNanos = commitInterval.toNanos();
                 long minCommitNanos = minCommitInterval.toNanos();
+                long pollNanos = pollTimeout.toNanos();
+                long waitNanos = pollNanos;
                 while (!stopRequested && !abortRequested) {
                     // With outputs waiting to be sent, take only what is already fetched: no added latency.
-                    ConsumerRecords<byte[], byte[]> records = consumer.poll(pending == null ? pollTimeout : Duration.ZERO);
+                    ConsumerRecords<byte[], byte[]> records = consumer.poll(pending == null ? Duration.ofNanos(waitNanos) : Duration.ZERO);
                     if (abortRequested) {
                         break;
                     }
                     Pending next = records.isEmpty() ? null : new Pending(records, step.start(records));
                     sendPending();
                     pending = next;
+                    waitNanos = pollNanos;
                     if (inTransaction) {
                         long now = System.nanoTime();
-                        if (now - transactionStartedNanos >= commitNanos
-                                || pending == null && now - lastCommitNanos >= minCommitNanos && caughtUp()) {
+                        boolean caughtUp = pending == null && caughtUp();
+                        if (now - transactionStartedNanos >= commitNanos || caughtUp && now - lastCommitNanos >= minCommitNanos) {
                             commit();
+                        } else {
+                            // The next poll waits no longer than until this transaction is due: its interval
+                            // is up, or, with nothing left to read, the min interval since the last commit.
+                            long due = transactionStartedNanos + commitNanos - now;
+                            if (caughtUp) {
+                                due = Math.min(due, lastCommitNanos + minCommitNanos - now);
+                            }
+                            waitNanos = Math.max(MIN_WAIT_NANOS, Math.min(pollNanos, due));
                         }
                     }
                 }
