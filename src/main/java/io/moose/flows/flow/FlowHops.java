@@ -80,7 +80,7 @@ public final class FlowHops {
 
     private TransactionalHop hop(String group, String transactionalId, Set<String> from, TransactionalHop.Step step) {
         return new TransactionalHop(transactionalId, from, step, consumer(group), producer(transactionalId),
-                settings.commitInterval(), settings.pollTimeout());
+                settings.commitInterval(), settings.minCommitInterval(), settings.pollTimeout());
     }
 
     ConsumerSettings<byte[], byte[]> consumer(String group) {

@@ -6,7 +6,7 @@ import com.typesafe.config.Config;
 import java.time.Duration;
 
 /** moose-flows.flow.*: how the topic-to-topic hops of a flow commit, batch and restart. */
-public record FlowSettings(Duration commitInterval, int maxPollRecords, Duration producerLinger, long producerBatchSize,
+public record FlowSettings(Duration commitInterval, Duration minCommitInterval, int maxPollRecords, Duration producerLinger, long producerBatchSize,
                            int producerMaxInFlight, Duration pollTimeout, int transformParallelism, int transformMinSlice,
                            Duration statusInterval, Duration stopTimeout,
                            RestartSettings restart) {
@@ -21,6 +21,10 @@ public record FlowSettings(Duration commitInterval, int maxPollRecords, Duration
         if (transformMinSlice < 1) {
             throw new IllegalArgumentException("moose-flows.flow.transform-min-slice: must be at least 1, got " + transformMinSlice);
         }
+        if (minCommitInterval.compareTo(commitInterval) > 0) {
+            throw new IllegalArgumentException("moose-flows.flow.min-commit-interval: must not exceed commit-interval ("
+                    + commitInterval + "), got " + minCommitInterval);
+        }
         if (producerMaxInFlight < 1 || producerMaxInFlight > MAX_ORDERED_IN_FLIGHT) {
             throw new IllegalArgumentException("moose-flows.flow.producer-max-in-flight: must be between 1 and "
                     + MAX_ORDERED_IN_FLIGHT + " (the transactional producer keeps order only up to that), got " + producerMaxInFlight);
@@ -30,7 +34,7 @@ public record FlowSettings(Duration commitInterval, int maxPollRecords, Duration
     public static FlowSettings from(Config config) {
         Config c = config.getConfig("moose-flows.flow");
         Config r = c.getConfig("restart");
-        return new FlowSettings(c.getDuration("commit-interval"), c.getInt("max-poll-records"),
+        return new FlowSettings(c.getDuration("commit-interval"), c.getDuration("min-commit-interval"), c.getInt("max-poll-records"),
                 c.getDuration("producer-linger"), c.getBytes("producer-batch-size"), c.getInt("producer-max-in-flight"), c.getDuration("poll-timeout"),
                 c.getInt("transform-parallelism"), c.getInt("transform-min-slice"),
                 c.getDuration("status-interval"), c.getDuration("stop-timeout"),
@@ -38,6 +42,6 @@ public record FlowSettings(Duration commitInterval, int maxPollRecords, Duration
     }
 
     public FlowSettings withCommitInterval(Duration interval) {
-        return new FlowSettings(interval, maxPollRecords, producerLinger, producerBatchSize, producerMaxInFlight, pollTimeout, transformParallelism, transformMinSlice, statusInterval, stopTimeout, restart);
+        return new FlowSettings(interval, minCommitInterval.compareTo(interval) > 0 ? interval : minCommitInterval, maxPollRecords, producerLinger, producerBatchSize, producerMaxInFlight, pollTimeout, transformParallelism, transformMinSlice, statusInterval, stopTimeout, restart);
     }
 }

@@ -37,6 +37,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 
 import static io.moose.flows.testing.DataPlaneFixture.PA_0_0;
@@ -434,7 +435,11 @@ public final class DataPlaneBench {
         return rate(processed - firstBatch, first, end);
     }
 
-    /** Records at a steady rate into UserActivity 0.0; when each becomes visible in its own table and, through a flow, in ParsedActivity 0.0. */
+    /**
+     * Records at a steady rate into UserActivity 0.0; when each becomes visible in its own table and,
+     * through a flow, in ParsedActivity 0.0, and on the way there in each topic between the hops (a
+     * read_committed reader per topic, fetching every few ms), so the latency is split per stage.
+     */
     private static String latency(DataPlaneFixture dp) {
         dp.startEverything();
         // Latency of a running pipeline, not its start-up: on a loaded machine the hops took 25 s to
@@ -445,15 +450,30 @@ public final class DataPlaneBench {
                 () -> dp.flows().stream().map(f -> f.status().toString()).toList().toString());
         String topic = dp.names.ingestionTopic(UA_0_0);
         int total = (int) (LATENCY_RATE * LATENCY_RUN.toSeconds());
+        String flow = dp.project.flows().stream()
+                .filter(f -> f.source().toString().equals(UA_0_0.toString()) && f.target().toString().equals(PA_0_0.toString()))
+                .findFirst().orElseThrow().id();
+        // Each stage in path order: where a record of index i is seen first, as nanoTime.
+        List<String> stageNames = List.of(
+                "ingest -> " + UA_0_0 + " topic (producer, acks=all)",
+                "copy-in -> flow input topic committed",
+                "transform -> flow output topic committed",
+                "copy-out -> " + PA_0_0 + " topic committed",
+                "table sync -> " + PA_0_0 + " table (table polled every 50 ms)");
+        List<String> topics = List.of(topic, dp.names.flowInput(flow), dp.names.flowOutput(flow), dp.names.ingestionTopic(PA_0_0));
+        List<TopicWatch> watches = new ArrayList<>();
+        for (String t : topics) {
+            watches.add(new TopicWatch(dp, t, total));
+        }
+        watches.forEach(TopicWatch::awaitAssigned);
         long[] sentAt = new long[total];
-        Map<VersionRef, long[]> seenAt = Map.of(UA_0_0, new long[total], PA_0_0, new long[total]);
-        Map<VersionRef, Set<Integer>> seen = Map.of(UA_0_0, new HashSet<>(), PA_0_0, new HashSet<>());
+        Map<VersionRef, TableWatch> tables = Map.of(UA_0_0, new TableWatch(dp, UA_0_0, total), PA_0_0, new TableWatch(dp, PA_0_0, total));
         long start = System.nanoTime();
         long intervalNanos = 1_000_000_000L / LATENCY_RATE;
         int sent = 0;
         long lastPoll = 0;
         long deadline = start + LATENCY_RUN.toNanos() + Duration.ofSeconds(30).toNanos();
-        while ((seen.get(UA_0_0).size() < total || seen.get(PA_0_0).size() < total) && System.nanoTime() < deadline) {
+        while ((tables.get(UA_0_0).seen < total || tables.get(PA_0_0).seen < total) && System.nanoTime() < deadline) {
             long now = System.nanoTime();
             List<ProducerRecord<byte[], byte[]>> due = new ArrayList<>();
             while (sent < total && start + sent * intervalNanos <= now) {
@@ -466,32 +486,168 @@ public final class DataPlaneBench {
             }
             if (now - lastPoll > Duration.ofMillis(50).toNanos()) {
                 lastPoll = now;
-                for (VersionRef v : List.of(UA_0_0, PA_0_0)) {
-                    for (List<String> r : join(dp.clickhouse.query("SELECT eventId FROM " + dp.clickhouse.qualified(dp.names.table(v))))) {
-                        int i = Integer.parseInt(r.get(0).substring(r.get(0).indexOf('-') + 1));
-                        if (seen.get(v).add(i)) {
-                            seenAt.get(v)[i] = System.nanoTime();
-                        }
-                    }
-                }
+                tables.values().forEach(TableWatch::poll);
             }
             sleep(1);
         }
-        StringBuilder out = new StringBuilder(String.format("End-to-end latency at %,d rec/s for %ds (sync.linger %s, flow.commit-interval %s; table polled every 50 ms):%n",
-                LATENCY_RATE, LATENCY_RUN.toSeconds(), dp.sinkSettings.linger(), dp.flowSettings.commitInterval()));
+        watches.forEach(TopicWatch::close);
+        StringBuilder out = new StringBuilder(String.format("End-to-end latency at %,d rec/s for %ds (sync.linger %s, sync.min-insert-interval %s,"
+                        + " flow.commit-interval %s, flow.poll-timeout %s; table polled every 50 ms):%n",
+                LATENCY_RATE, LATENCY_RUN.toSeconds(), dp.sinkSettings.linger(), dp.sinkSettings.minInsertInterval(),
+                dp.flowSettings.commitInterval(), dp.flowSettings.pollTimeout()));
         out.append("\n| path | records | p50 | p99 |\n|---|---:|---:|---:|\n");
         for (VersionRef v : List.of(UA_0_0, PA_0_0)) {
-            long[] ms = new long[seen.get(v).size()];
-            int k = 0;
-            for (int i : seen.get(v)) {
-                ms[k++] = (seenAt.get(v)[i] - sentAt[i]) / 1_000_000;
-            }
-            Arrays.sort(ms);
             String path = v.equals(UA_0_0) ? "ingest -> UserActivity_0_0 (table sync)" : "ingest -> ParsedActivity_0_0 (copy-in, transform, copy-out, table sync)";
-            out.append(String.format("| %s | %d/%d | %d ms | %d ms |%n", path, ms.length, total,
-                    ms.length == 0 ? -1 : ms[ms.length / 2], ms.length == 0 ? -1 : ms[(int) (ms.length * 0.99)]));
+            long[] ms = millisBetween(sentAt, tables.get(v).seenAt);
+            out.append(String.format("| %s | %d/%d | %s | %s |%n", path, ms.length, total, pct(ms, 0.5), pct(ms, 0.99)));
         }
+        out.append("\nBy stage, ingest -> ParsedActivity_0_0 (each topic read by a read_committed consumer fetching every few ms;"
+                + " 'stage' = the stage's own share, per record):\n\n| stage | records | since ingest p50 | p99 | stage p50 | stage p99 |\n|---|---:|---:|---:|---:|---:|\n");
+        List<long[]> seenAts = new ArrayList<>();
+        watches.forEach(w -> seenAts.add(w.seenAt));
+        seenAts.add(tables.get(PA_0_0).seenAt);
+        long[] previous = sentAt;
+        for (int s = 0; s < stageNames.size(); s++) {
+            long[] since = millisBetween(sentAt, seenAts.get(s));
+            long[] own = millisBetween(previous, seenAts.get(s));
+            out.append(String.format("| %s | %d/%d | %s | %s | %s | %s |%n", stageNames.get(s), since.length, total,
+                    pct(since, 0.5), pct(since, 0.99), pct(own, 0.5), pct(own, 0.99)));
+            previous = seenAts.get(s);
+        }
+        out.append("\nTable sinks' INSERTs over the whole run (all six sinks of the project):\n\n| sink | inserts | rows per insert | mean | max |\n|---|---:|---:|---:|---:|\n");
+        dp.registry.find("moose.sink.insert").timers().forEach(t -> {
+            var rows = dp.registry.find("moose.sink.insert.rows").tags(t.getId().getTags()).summary();
+            out.append(String.format("| %s %s | %d | %.0f | %.0f ms | %.0f ms |%n", t.getId().getTag("owner"), t.getId().getTag("hop"), t.count(),
+                    rows == null ? 0 : rows.mean(), t.mean(TimeUnit.MILLISECONDS), t.max(TimeUnit.MILLISECONDS)));
+        });
         return out.toString();
+    }
+
+    /** Milliseconds from {@code from[i]} to {@code to[i]} for every record seen at both (0 = not seen), sorted. */
+    private static long[] millisBetween(long[] from, long[] to) {
+        long[] ms = new long[from.length];
+        int k = 0;
+        for (int i = 0; i < from.length; i++) {
+            if (from[i] != 0 && to[i] != 0) {
+                ms[k++] = (to[i] - from[i]) / 1_000_000;
+            }
+        }
+        ms = Arrays.copyOf(ms, k);
+        Arrays.sort(ms);
+        return ms;
+    }
+
+    private static String pct(long[] sorted, double q) {
+        return sorted.length == 0 ? "-" : sorted[Math.min(sorted.length - 1, (int) (sorted.length * q))] + " ms";
+    }
+
+    /** The record index in an eventId "0.0-123" anywhere in a JSON value, or -1. */
+    static int eventIndex(byte[] value) {
+        String s = new String(value, StandardCharsets.UTF_8);
+        int at = s.indexOf("\"eventId\":\"");
+        if (at < 0) {
+            return -1;
+        }
+        int dash = s.indexOf('-', at + 11);
+        int quote = s.indexOf('"', dash);
+        try {
+            return Integer.parseInt(s.substring(dash + 1, quote));
+        } catch (RuntimeException e) {
+            return -1;
+        }
+    }
+
+    /** A read_committed reader of one topic, from its end, recording when each record index first shows. */
+    private static final class TopicWatch {
+        final long[] seenAt;
+        private final Thread thread;
+        private final java.util.concurrent.CountDownLatch assigned = new java.util.concurrent.CountDownLatch(1);
+        private volatile boolean stop;
+
+        TopicWatch(DataPlaneFixture dp, String topic, int total) {
+            seenAt = new long[total];
+            Properties p = new Properties();
+            p.putAll(dp.kafka.commonClientProperties());
+            p.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+            p.put(ConsumerConfig.ENABLE_AUTO_COMMIT_CONFIG, "false");
+            // The observer must not add the delay it measures: it asks again every few ms.
+            p.put(ConsumerConfig.FETCH_MAX_WAIT_MS_CONFIG, "5");
+            thread = new Thread(() -> {
+                try (KafkaConsumer<byte[], byte[]> c = new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+                    List<TopicPartition> parts = c.partitionsFor(topic).stream().map(i -> new TopicPartition(topic, i.partition())).toList();
+                    c.assign(parts);
+                    c.seekToEnd(parts);
+                    parts.forEach(c::position);
+                    assigned.countDown();
+                    while (!stop) {
+                        for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(20))) {
+                            long now = System.nanoTime();
+                            int i = eventIndex(r.value());
+                            if (i >= 0 && i < seenAt.length && seenAt[i] == 0) {
+                                seenAt[i] = now;
+                            }
+                        }
+                    }
+                }
+            }, "latency-watch-" + topic);
+            thread.setDaemon(true);
+            thread.start();
+        }
+
+        void awaitAssigned() {
+            try {
+                assigned.await(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+
+        void close() {
+            stop = true;
+            try {
+                thread.join(5_000);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            }
+        }
+    }
+
+    /**
+     * When each record index shows in a table. Each poll asks only for rows above the highest source
+     * offset seen per partition (a sink inserts each partition in offset order, one block per INSERT):
+     * reading the whole table every 50 ms cost the bench and ClickHouse more as the table grew.
+     */
+    private static final class TableWatch {
+        final long[] seenAt;
+        int seen;
+        private final DataPlaneFixture dp;
+        private final String table;
+        private final Map<Integer, Long> highest = new java.util.TreeMap<>();
+
+        TableWatch(DataPlaneFixture dp, VersionRef version, int total) {
+            this.dp = dp;
+            this.table = dp.clickhouse.qualified(dp.names.table(version));
+            this.seenAt = new long[total];
+        }
+
+        void poll() {
+            StringBuilder where = new StringBuilder();
+            highest.forEach((partition, offset) -> where.append(where.length() == 0 ? " WHERE NOT (" : " OR ")
+                    .append("(_src_partition = ").append(partition).append(" AND _src_offset <= ").append(offset).append(')'));
+            if (where.length() > 0) {
+                where.append(')');
+            }
+            List<List<String>> rows = join(dp.clickhouse.query("SELECT eventId, _src_partition, _src_offset FROM " + table + where));
+            long now = System.nanoTime();
+            for (List<String> r : rows) {
+                int i = Integer.parseInt(r.get(0).substring(r.get(0).indexOf('-') + 1));
+                highest.merge(Integer.parseInt(r.get(1)), Long.parseLong(r.get(2)), Math::max);
+                if (i < seenAt.length && seenAt[i] == 0) {
+                    seenAt[i] = now;
+                    seen++;
+                }
+            }
+        }
     }
 
     /** A rate over an empty window would print as 1 rec/s or NaN and look like a measurement. */

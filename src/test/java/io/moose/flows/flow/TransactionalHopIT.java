@@ -24,7 +24,10 @@ import static io.moose.flows.testing.DataPlaneFixture.await;
 import static io.moose.flows.testing.DataPlaneFixture.join;
 import static org.junit.jupiter.api.Assertions.assertEquals;
 
-/** The transactional loop's own guarantees, on the real broker: drain on stop, fencing of a zombie run. */
+/**
+ * The transactional loop's own guarantees, on the real broker: drain on stop, fencing of a zombie
+ * run, and when it commits (as soon as it has caught up, but a backlog in one transaction per interval).
+ */
 class TransactionalHopIT {
 
     private static final int RECORDS = 200;
@@ -85,6 +88,46 @@ class TransactionalHopIT {
         }
     }
 
+    /** Commit interval far beyond the test's timeout: only a commit on catching up can make the records visible in time. */
+    private static final String NO_INTERVAL_COMMITS = "moose-flows.flow { commit-interval = 1h, min-commit-interval = 0ms, max-poll-records = 100 }";
+
+    @Test
+    void aRunThatHasReadEverythingCommitsWithoutWaitingOutTheCommitInterval() {
+        try (DataPlaneFixture dp = new DataPlaneFixture(NO_INTERVAL_COMMITS).provision()) {
+            Copy copy = new Copy(dp, "caught-up");
+            Counts counts = new Counts();
+            CompletionStage<Done> done = copy.run(counts);
+            await("the run started", TIMEOUT, () -> counts.ready, counts::toString);
+            for (int i = 0; i < 3; i++) {
+                // Each trickle is committed on its own, with the run's transaction interval an hour away.
+                dp.produceUserActivity(UA_0_0, i * RECORDS, (i + 1) * RECORDS);
+                int expected = (i + 1) * RECORDS;
+                await("the run committed what it has read", TIMEOUT, () -> counts.processed.get() == expected, counts::toString);
+                assertEquals(expected, dp.readAll(copy.to, expected, TIMEOUT).size(), "committed records in the output");
+            }
+            join(counts.control.stop());
+            join(done);
+        }
+    }
+
+    @Test
+    void aRunWorkingThroughABacklogCommitsItInOneTransactionNotOnePerPoll() {
+        try (DataPlaneFixture dp = new DataPlaneFixture(NO_INTERVAL_COMMITS).provision()) {
+            Copy copy = new Copy(dp, "backlog");
+            int backlog = 50 * RECORDS;
+            // Everything is in Kafka before the run starts: every poll (100 records) leaves more to read
+            // until the last, so the run commits once, when it has caught up, not once per poll.
+            dp.produceUserActivity(UA_0_0, 0, backlog);
+            Counts counts = new Counts();
+            CompletionStage<Done> done = copy.run(counts);
+            await("the run committed the backlog", TIMEOUT, () -> counts.processed.get() == backlog, counts::toString);
+            assertEquals(1, counts.commits.get(), "transactions committed for the backlog");
+            join(counts.control.stop());
+            join(done);
+            assertEquals(backlog, dp.readAll(copy.to, backlog + 1, Duration.ofSeconds(5)).size());
+        }
+    }
+
     /** Copy hops from the UserActivity 0.0 ingestion topic into a topic of their own, all with the same ids. */
     private static final class Copy {
         final DataPlaneFixture dp;
@@ -118,6 +161,8 @@ class TransactionalHopIT {
     /** What a run reported: records committed, and its control. */
     private static final class Counts implements HopContext {
         final AtomicLong processed = new AtomicLong();
+        /** Commits that reported records. */
+        final AtomicLong commits = new AtomicLong();
         volatile Consumer.Control control;
         volatile boolean ready;
 
@@ -133,6 +178,7 @@ class TransactionalHopIT {
 
         @Override
         public void processed(long records) {
+            commits.incrementAndGet();
             processed.addAndGet(records);
         }
 
@@ -142,7 +188,7 @@ class TransactionalHopIT {
 
         @Override
         public String toString() {
-            return processed.get() + " records committed";
+            return processed.get() + " records committed in " + commits.get() + " transactions";
         }
     }
 }

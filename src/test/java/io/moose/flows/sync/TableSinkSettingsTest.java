@@ -19,6 +19,7 @@ class TableSinkSettingsTest {
         assertEquals(50000, sink.batchSize());
         assertEquals(Duration.ofSeconds(1), sink.linger());
         assertEquals(Duration.ofMillis(100), flow.commitInterval());
+        assertEquals(Duration.ofMillis(100), flow.minCommitInterval());
     }
 
     @Test
