@@ -7,12 +7,14 @@ import akka.actor.typed.javadsl.Behaviors;
 import akka.cluster.sharding.typed.javadsl.ClusterSharding;
 import akka.cluster.sharding.typed.javadsl.EntityTypeKey;
 import akka.persistence.typed.PersistenceId;
+import akka.persistence.typed.SnapshotSelectionCriteria;
 import akka.actor.typed.PostStop;
 import akka.persistence.typed.RecoveryCompleted;
 import akka.persistence.typed.javadsl.CommandHandler;
 import akka.persistence.typed.javadsl.EffectBuilder;
 import akka.persistence.typed.javadsl.EventHandler;
 import akka.persistence.typed.javadsl.EventSourcedBehavior;
+import akka.persistence.typed.javadsl.Recovery;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.moose.flows.CborSerializable;
 import io.moose.flows.node.EntityStatus;
@@ -94,6 +96,16 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
                 .retryingFailedStartsAfter(retryInterval);
         this.askTimeout = node.config().getDuration("moose-flows.admin.ask-timeout");
         this.cutReady = !flow.loadsHistory();
+    }
+
+    /**
+     * Recovery reads the events only: no release ever saved a snapshot of this entity, and asking the
+     * snapshot store first cost a PostgreSQL query each time the entity started, e.g. on the node its
+     * shard moved to (issue 11: 1.4-28 s of recovery in a rolling restart on a loaded host).
+     */
+    @Override
+    public Recovery recovery() {
+        return Recovery.withSnapshotSelectionCriteria(SnapshotSelectionCriteria.none());
     }
 
     @Override
