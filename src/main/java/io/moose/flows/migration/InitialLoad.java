@@ -63,6 +63,8 @@ public final class InitialLoad implements AutoCloseable {
     private static final int READ_ATTEMPTS = 2;
     private static final int INITIAL_CHUNK_CAPACITY = 4096;
     private static final int PRODUCER_BATCH_BYTES = 512 * 1024;
+    /** Most bytes of records the first chunk of a (re)started load holds: sending starts while the rest is read. */
+    static final long FIRST_CHUNK_BYTES = 1024 * 1024;
     /** How much of an unreadable line an error quotes. */
     private static final int MAX_QUOTED_LINE = 200;
 
@@ -107,8 +109,13 @@ public final class InitialLoad implements AutoCloseable {
     private final Duration timeout;
     private final Duration readTimeout;
     private final long sortMemoryBeforeSpill;
+    private final String producerCompression;
+    private final int producerLingerMs;
     private KafkaProducer<byte[], byte[]> producer;
     private KafkaConsumer<byte[], byte[]> reader;
+    /** The producer {@link #prepareSend()} is creating, until the Kafka thread takes it. */
+    private volatile CompletableFuture<KafkaProducer<byte[], byte[]>> prepared;
+    private final java.util.concurrent.atomic.AtomicBoolean prepareRequested = new java.util.concurrent.atomic.AtomicBoolean();
     /** Used on the reading thread only, but for {@link #close()} breaking off a read that is under way. */
     private volatile SourceRead open;
 
@@ -125,6 +132,8 @@ public final class InitialLoad implements AutoCloseable {
         this.timeout = node.kafka().adminTimeout();
         this.readTimeout = node.config().getDuration("moose-flows.migration.read-timeout");
         this.sortMemoryBeforeSpill = node.config().getBytes("moose-flows.migration.sort-memory-before-spill");
+        this.producerCompression = node.config().getString("moose-flows.migration.producer-compression");
+        this.producerLingerMs = Math.toIntExact(node.config().getDuration("moose-flows.migration.producer-linger").toMillis());
         this.io = thread("initial-load-" + flow.id());
         this.reads = thread("initial-load-read-" + flow.id());
     }
@@ -285,6 +294,31 @@ public final class InitialLoad implements AutoCloseable {
             }
             return new Chunk(rows, rows.isEmpty() ? null : rows.get(rows.size() - 1).origin());
         });
+    }
+
+    /**
+     * Creates the load's transactional producer (initTransactions: finding the coordinator, fencing
+     * an earlier run) while the migration still waits for the source table, so the first chunk's
+     * send does not pay for it. Best effort: a failure here is met again, and reported, by the send.
+     */
+    public CompletionStage<Done> prepareSend() {
+        CompletableFuture<KafkaProducer<byte[], byte[]>> created = new CompletableFuture<>();
+        if (!prepareRequested.compareAndSet(false, true)) {
+            // once per load: a second producer with the same transactional id would fence the first
+            return CompletableFuture.completedFuture(Done.getInstance());
+        }
+        prepared = created;
+        // on the reading thread, idle until the load starts: the load's Kafka thread stays free for
+        // the wait for the source table
+        reads.execute(() -> {
+            try {
+                created.complete(createProducer());
+            } catch (Throwable e) {
+                // the first send creates it again and fails, retried as a step, if Kafka still refuses
+                created.completeExceptionally(e);
+            }
+        });
+        return created.handle((p, e) -> Done.getInstance());
     }
 
     /** High watermarks of the input topic: a chunk sent after this point lies above them. */
@@ -506,17 +540,40 @@ public final class InitialLoad implements AutoCloseable {
     }
 
     private KafkaProducer<byte[], byte[]> producer() {
+        CompletableFuture<KafkaProducer<byte[], byte[]>> early = prepared;
+        if (producer == null && early != null) {
+            prepared = null;
+            try {
+                producer = early.join();
+            } catch (java.util.concurrent.CompletionException | java.util.concurrent.CancellationException e) {
+                // created below instead
+            }
+        }
         if (producer == null) {
-            Map<String, Object> props = node.kafka().commonClientProperties();
-            props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
-            props.put(ProducerConfig.ACKS_CONFIG, "all");
-            props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
-            // A chunk is sent in one burst and committed at once: big batches, no lingering
-            props.put(ProducerConfig.BATCH_SIZE_CONFIG, PRODUCER_BATCH_BYTES);
-            producer = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
-            producer.initTransactions();
+            producer = createProducer();
         }
         return producer;
+    }
+
+    private KafkaProducer<byte[], byte[]> createProducer() {
+        Map<String, Object> props = node.kafka().commonClientProperties();
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, transactionalId);
+        props.put(ProducerConfig.ACKS_CONFIG, "all");
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, true);
+        // A chunk is sent in one burst and committed at once: big batches (linger and compression:
+        // migration.producer-linger, migration.producer-compression)
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, PRODUCER_BATCH_BYTES);
+        props.put(ProducerConfig.LINGER_MS_CONFIG, producerLingerMs);
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, producerCompression);
+        KafkaProducer<byte[], byte[]> created = new KafkaProducer<>(props, new ByteArraySerializer(), new ByteArraySerializer());
+        try {
+            created.initTransactions();
+        } catch (RuntimeException e) {
+            // not kept half-initialised: the next call starts again
+            created.close(Duration.ZERO);
+            throw e;
+        }
+        return created;
     }
 
     private void closeProducer() {
@@ -552,6 +609,11 @@ public final class InitialLoad implements AutoCloseable {
         reads.execute(this::closeRead);
         reads.shutdown();
         io.execute(() -> {
+            CompletableFuture<KafkaProducer<byte[], byte[]>> early = prepared;
+            if (early != null) {
+                prepared = null;
+                early.thenAccept(p -> p.close(Duration.ZERO));
+            }
             closeProducer();
             if (reader != null) {
                 reader.close(Duration.ZERO);

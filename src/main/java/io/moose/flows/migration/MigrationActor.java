@@ -168,6 +168,12 @@ public final class MigrationActor
     /** The next chunk, being read while the current one is sent, and the cursor it follows. */
     private CompletionStage<Chunk> readAhead;
     private Cursor readAheadFrom;
+    /** When the chunk under way started to be sent, and when the read ahead of the next one started and ended (nanoTime). */
+    private long sendStartedAt;
+    private long readAheadStartedAt;
+    private volatile long readAheadDoneAt;
+    /** When a read that the load waits for (first chunk, after a retry) started. */
+    private long readStartedAt;
     private final double maxRowsPerSecond;
     private long lastChunkAt;
     private long lastChunkRows;
@@ -245,6 +251,10 @@ public final class MigrationActor
                         .thenRun(s -> step("position copy-in", load.positionCopyIn(s.cut()), done -> new CopyInPositioned())))
                 .onCommand(CopyInPositioned.class, (state, cmd) -> {
                     copyInPositioned = true;
+                    if (state.phase() != Phase.DONE) {
+                        // initTransactions while the source table catches up, not before the first send
+                        load.prepareSend();
+                    }
                     waitingForCut.forEach(r -> r.tell(new CutReady(flow.id())));
                     waitingForCut.clear();
                     return succeeded(state);
@@ -268,6 +278,8 @@ public final class MigrationActor
                     }
                     ChunkStarted started = new ChunkStarted(state.nextChunk(), state.cursor(), cmd.chunk().last(),
                             cmd.chunk().rows().size(), cmd.inputEnds());
+                    ctx.getLog().info("Migration {}: chunk {} ({} rows) ready {} ms after it was asked for", flow.id(), started.chunkNo(),
+                            started.rows(), millisSince(readStartedAt));
                     return Effect().persist(started).thenRun(s -> send(s.cut(), started, cmd.chunk()));
                 })
                 .onCommand(ChunkSent.class, this::committedThenNext)
@@ -296,9 +308,15 @@ public final class MigrationActor
 
     /** Sends a chunk whose start is persisted, and starts reading the next one meanwhile. */
     private void send(Cut cut, ChunkStarted started, Chunk chunk) {
+        sendStartedAt = System.nanoTime();
         step("send chunk", load.send(started.chunkNo(), chunk), ends -> new ChunkSent(started.chunkNo(), ends));
         lastChunkRows = chunk.rows().size();
-        readAhead = load.readChunk(cut, started.to(), chunkSize, chunkBytes);
+        readAheadStartedAt = System.nanoTime();
+        readAheadDoneAt = 0;
+        readAhead = load.readChunk(cut, started.to(), chunkSize, chunkBytes).thenApply(read -> {
+            readAheadDoneAt = System.nanoTime();
+            return read;
+        });
         readAheadFrom = started.to();
     }
 
@@ -311,6 +329,11 @@ public final class MigrationActor
         ChunkStarted pending = state.pending().orElseThrow();
         ChunkCommitted committed = new ChunkCommitted(pending.chunkNo(), pending.to(), pending.rows(), Instant.now());
         Chunk next = readAheadDone(pending.to());
+        long readAheadDone = readAheadDoneAt;
+        // where a chunk's time goes: the send (records and commit) beside the read of the next chunk
+        ctx.getLog().info("Migration {}: chunk {} ({} rows) sent and committed in {} ms; the next chunk {}", flow.id(),
+                pending.chunkNo(), pending.rows(), millisSince(sendStartedAt),
+                next == null ? "not read yet" : "read in " + (readAheadDone - readAheadStartedAt) / 1_000_000 + " ms");
         if (next == null || next.isEmpty() || maxRowsPerSecond > 0) {
             return commitPending(state);
         }
@@ -374,8 +397,12 @@ public final class MigrationActor
                     step("check pending chunk", load.chunkCommitted(pending.chunkNo(), pending.inputEnds()), PendingChecked::new);
                 } else if (!throttled()) {
                     lastChunkAt = System.nanoTime();
+                    readStartedAt = lastChunkAt;
+                    // A read the load has to wait for (the first, or after a restart) is kept small, so
+                    // sending starts soon; the chunks read ahead while one is sent are full size.
                     CompletionStage<Chunk> read = readAhead != null && state.cursor().equals(readAheadFrom)
-                            ? readAhead : load.readChunk(state.cut(), state.cursor(), chunkSize, chunkBytes);
+                            ? readAhead : load.readChunk(state.cut(), state.cursor(), chunkSize,
+                            Math.min(chunkBytes, InitialLoad.FIRST_CHUNK_BYTES));
                     readAhead = null;
                     step("read chunk", read.thenCombine(load.inputEndOffsets(), ChunkRead::new), chunk -> chunk);
                 }
@@ -404,6 +431,10 @@ public final class MigrationActor
         }
         timers.startSingleTimer(THROTTLE_TIMER, new Retry(), Duration.ofNanos(wait));
         return true;
+    }
+
+    private static long millisSince(long nanoTime) {
+        return (System.nanoTime() - nanoTime) / 1_000_000;
     }
 
     private <T> void step(String name, java.util.concurrent.CompletionStage<T> work, java.util.function.Function<T, Command> onSuccess) {

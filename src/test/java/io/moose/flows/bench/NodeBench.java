@@ -34,7 +34,7 @@ import static io.moose.flows.testing.DataPlaneFixture.UA_0_1;
 import static io.moose.flows.testing.DataPlaneFixture.join;
 
 /**
- * A running node (target/moose-flows.jar, conf/node.conf) beside its ceilings, in the same run:
+ * A running node (target/moose-flows.jar, or the jar MOOSE_JAR names, as ops/cluster takes it; conf/node.conf) beside its ceilings, in the same run:
  * ingest under {@code wrk} (1 record x 8 and x 64 connections, 100 records x 8; req/s, p50/p99, node
  * and broker CPU per record) vs a plain kafka-clients producer writing the same records, and the initial load of a new version vs ClickHouse's own
  * {@code INSERT INTO new SELECT ... FROM old} of the same rows. Run by {@code ops/bench}; not a test.
