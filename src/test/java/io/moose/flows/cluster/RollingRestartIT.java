@@ -42,6 +42,10 @@ import static org.junit.jupiter.api.Assertions.assertTrue;
  * <p>Prints where the seconds of every move of UserActivity_0_0's table sync went, from the node
  * logs: a rolling restart moves a shard when its node leaves and again when the coordinator
  * rebalances shards onto the rejoined node.
+ *
+ * <p>Not run by {@code ops/test} (pom.xml excludes it; ClusterFailoverIT's rolling restart covers the
+ * same path in the suite): {@code mvn verify -Dit.test=RollingRestartIT -Dtest=none
+ * -Dsurefire.failIfNoSpecifiedTests=false -Dmoose.test.rolling-restarts=2} measures.
  */
 class RollingRestartIT {
 
