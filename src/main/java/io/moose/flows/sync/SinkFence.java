@@ -7,6 +7,7 @@ import java.util.List;
 import java.util.Set;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.CompletionStage;
 import java.util.stream.Collectors;
 
@@ -82,8 +83,16 @@ final class SinkFence {
                             // after step 1 and before step 4, not one before the other.
                             .thenCompose(registered -> described.thenCompose(fence::createIngress)
                                     .thenCombine(fence.dropOlderIngresses(), (created, dropped) -> (Void) null))
-                            .thenCompose(ready -> fence.failIfNewerRunRegistered())
-                            .thenApply(checked -> fence);
+                            // Step 4 also when step 2 or 3 failed: a newer run dropping this run's ingress
+                            // while it was being made (its view then finds no table) means this run is
+                            // fenced, and says so, rather than failing with ClickHouse's "doesn't exist".
+                            .handle((ready, failed) -> failed)
+                            .thenCompose(failed -> fence.failIfNewerRunRegistered().thenApply(checked -> {
+                                if (failed != null) {
+                                    throw failed instanceof CompletionException c ? c : new CompletionException(failed);
+                                }
+                                return fence;
+                            }));
                 })
                 .whenComplete((fence, error) -> {
                     if (error != null) {
