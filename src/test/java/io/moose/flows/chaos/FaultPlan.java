@@ -45,7 +45,7 @@ public record FaultPlan(Duration applyAt, Duration backfillAt, List<Planned> fau
             };
             Duration downtime = Duration.ofSeconds(switch (kind) {
                 case KILL -> 3 + random.nextInt(8);
-                // The SBR downs a node unreachable for stable-after (2 s) plus failure detection;
+                // The SBR downs a node unreachable for stable-after (6 s) plus failure detection;
                 // well beyond that, the paused node is out of the cluster when it wakes up.
                 case PAUSE -> 20 + random.nextInt(11);
                 case KAFKA_RESTART -> random.nextInt(6);
