@@ -34,7 +34,11 @@ public record FlowSettings(Duration commitInterval, Duration minCommitInterval, 
     public static FlowSettings from(Config config) {
         Config c = config.getConfig("moose-flows.flow");
         Config r = c.getConfig("restart");
-        return new FlowSettings(c.getDuration("commit-interval"), c.getDuration("min-commit-interval"), c.getInt("max-poll-records"),
+        Duration commitInterval = c.getDuration("commit-interval");
+        Duration minCommitInterval = c.getDuration("min-commit-interval");
+        // Capped, not refused: lowering commit-interval alone (the usual latency tuning) must not
+        // also require lowering its floor.
+        return new FlowSettings(commitInterval, minCommitInterval.compareTo(commitInterval) > 0 ? commitInterval : minCommitInterval, c.getInt("max-poll-records"),
                 c.getDuration("producer-linger"), c.getBytes("producer-batch-size"), c.getInt("producer-max-in-flight"), c.getDuration("poll-timeout"),
                 c.getInt("transform-parallelism"), c.getInt("transform-min-slice"),
                 c.getDuration("status-interval"), c.getDuration("stop-timeout"),

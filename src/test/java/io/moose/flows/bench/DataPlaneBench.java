@@ -80,7 +80,17 @@ public final class DataPlaneBench {
     private static final CpuUse CPU = new CpuUse(System.getProperty("bench.broker-pid"));
     private static final String DEFAULTS = "moose-flows.sync { batch-size = 50000, linger = 1s }";
 
-    public static void main(String[] args) throws Exception {
+    /** A failure exits 1 at once: the Akka system's threads would otherwise keep the JVM (and ops/bench) waiting. */
+    public static void main(String[] args) {
+        try {
+            run();
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run() throws Exception {
         String tuning = System.getProperty("bench.config", "");
         List<String> rows = new ArrayList<>();
         List<String> cpuRows = new ArrayList<>();

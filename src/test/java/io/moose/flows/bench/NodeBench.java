@@ -87,7 +87,17 @@ public final class NodeBench {
                 { name = userId, type = String }, { name = activity, type = String },
                 { name = region, type = String, default = "unknown" } ] }""";
 
-    public static void main(String[] args) throws Exception {
+    /** A failure exits 1 at once: the Akka system's threads would otherwise keep the JVM (and ops/bench) waiting. */
+    public static void main(String[] args) {
+        try {
+            run();
+        } catch (Throwable t) {
+            t.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run() throws Exception {
         Path dir = Files.createTempDirectory("node-bench");
         Nodes nodes = null;
         List<String> ingestTable = new ArrayList<>();
