@@ -34,6 +34,8 @@ import java.time.Duration;
  */
 public final class Node {
 
+    private static final org.slf4j.Logger LOG = org.slf4j.LoggerFactory.getLogger(Node.class);
+
     public interface Command {
     }
 
@@ -55,6 +57,24 @@ public final class Node {
     private record DefinitionCheckFailed(Throwable error) implements Command {
     }
 
+    /** The journal's tables exist (or are not this node's to create): the warm-up can recover. */
+    private record JournalSchemaReady(Throwable error) implements Command {
+    }
+
+    /** The journal answered the warm-up's recovery: join now. */
+    private record JournalWarm(long millis) implements Command {
+    }
+
+    /** The warm-up actor stopped (after {@link JournalWarm}, or failing its recovery). */
+    private enum WarmUpEnded implements Command {
+        INSTANCE
+    }
+
+    /** moose-flows.node.join-warm-up-timeout passed: join without a warm journal. */
+    private enum WarmUpTimedOut implements Command {
+        INSTANCE
+    }
+
     /** A member changed; {@code freedShards} when it left, exited, was downed or removed: its shards may be free now. */
     private record MembershipChanged(boolean freedShards) implements Command {
     }
@@ -73,7 +93,6 @@ public final class Node {
             NodeContext node = services.context();
             NodeExtension.get(system).register(services);
 
-            joinCluster(system, config);
             if (config.getBoolean("moose-flows.node.down-gone-members")) {
                 ctx.spawn(GoneMemberDowning.create(config.getDuration("moose-flows.node.gone-probe-timeout"),
                         config.getDuration("moose-flows.node.gone-probe-interval")), "gone-member-downing");
@@ -104,7 +123,26 @@ public final class Node {
                     event -> new MembershipChanged(event instanceof ClusterEvent.MemberLeft || event instanceof ClusterEvent.MemberExited
                             || event instanceof ClusterEvent.MemberDowned || event instanceof ClusterEvent.MemberRemoved)),
                     ClusterEvent.MemberEvent.class));
+            Duration warmUpTimeout = config.getDuration("moose-flows.node.join-warm-up-timeout");
+            long startedAt = System.nanoTime();
+            boolean[] joined = {false};
+            Runnable join = () -> {
+                if (!joined[0]) {
+                    joined[0] = true;
+                    joinCluster(system, config);
+                }
+            };
+            if (warmUpTimeout.isZero()) {
+                join.run();
+            } else {
+                ctx.pipeToSelf(NodeExtension.get(system).journalSchema().map(JournalSchema::created)
+                                .orElse(java.util.concurrent.CompletableFuture.completedFuture(akka.Done.getInstance())),
+                        (done, error) -> new JournalSchemaReady(error));
+            }
             return Behaviors.withTimers(timers -> {
+                if (!joined[0]) {
+                    timers.startSingleTimer(WarmUpTimedOut.INSTANCE, warmUpTimeout);
+                }
                 timers.startTimerWithFixedDelay(KeepAliveTick.INSTANCE, Duration.ZERO, interval);
                 // The published change is not enough: a node that joined moments before an apply is not
                 // yet a subscriber everywhere and misses it (seen in ClusterFailoverIT), and a failed
@@ -112,6 +150,38 @@ public final class Node {
                 timers.startTimerWithFixedDelay(DefinitionCheckTick.INSTANCE, checkInterval, checkInterval);
                 seedDefinition(ctx, project, definitionText, source, askTimeout);
                 return Behaviors.receive(Command.class)
+                        .onMessage(JournalSchemaReady.class, ready -> {
+                            if (!joined[0]) {
+                                ActorRef<JournalWarmUp.Command> warmUp = ctx.spawn(JournalWarmUp.create(
+                                        ctx.messageAdapter(JournalWarmUp.Warm.class, warm -> new JournalWarm(warm.millis()))), "journal-warm-up");
+                                ctx.watchWith(warmUp, WarmUpEnded.INSTANCE);
+                            }
+                            return Behaviors.same();
+                        })
+                        .onMessage(JournalWarm.class, warm -> {
+                            if (!joined[0]) {
+                                LOG.info("Journal answered a first recovery in {} ms ({} ms after start); joining the cluster",
+                                        warm.millis(), (System.nanoTime() - startedAt) / 1_000_000);
+                                timers.cancel(WarmUpTimedOut.INSTANCE);
+                                join.run();
+                            }
+                            return Behaviors.same();
+                        })
+                        .onMessageEquals(WarmUpEnded.INSTANCE, () -> {
+                            if (!joined[0]) {
+                                // Recovery failed (the journal refused the query): try again until the timeout joins anyway.
+                                ctx.scheduleOnce(Duration.ofSeconds(1), ctx.getSelf(), new JournalSchemaReady(null));
+                            }
+                            return Behaviors.same();
+                        })
+                        .onMessageEquals(WarmUpTimedOut.INSTANCE, () -> {
+                            if (!joined[0]) {
+                                LOG.warn("Journal did not answer a recovery within {} (moose-flows.node.join-warm-up-timeout);"
+                                        + " joining the cluster anyway: entities moved here recover once it answers", warmUpTimeout);
+                                join.run();
+                            }
+                            return Behaviors.same();
+                        })
                         .onMessageEquals(KeepAliveTick.INSTANCE, () -> {
                             remindEntities(sharding, node.currentDefinition());
                             return Behaviors.same();
@@ -123,7 +193,7 @@ public final class Node {
                             return Behaviors.same();
                         })
                         .onMessage(SeedFailed.class, failed -> {
-                            ctx.getLog().info("Project definition not confirmed by the cluster yet ({}); asking again",
+                            LOG.info("Project definition not confirmed by the cluster yet ({}); asking again",
                                     failed.error().getMessage());
                             seedDefinition(ctx, project, definitionText, source, askTimeout);
                             return Behaviors.same();
@@ -135,7 +205,7 @@ public final class Node {
                             return Behaviors.same();
                         })
                         .onMessage(DefinitionCheckFailed.class, failed -> {
-                            ctx.getLog().debug("Could not ask the cluster for the definition in force: {}", failed.error().toString());
+                            LOG.debug("Could not ask the cluster for the definition in force: {}", failed.error().toString());
                             return Behaviors.same();
                         })
                         .onMessage(DefinitionInForce.class, inForce -> {

@@ -59,6 +59,10 @@ public final class TableSyncActor
     private record Drained() implements Command {
     }
 
+    /** The streams a pause stopped have drained: only now is "paused" true (nothing more is written). */
+    private record PauseDrained(ActorRef<EntityStatus> replyTo) implements Command {
+    }
+
     /** One of this entity's runs was fenced (told by its hop, from a stream thread). */
     private record RunFenced(String reason) implements Command {
     }
@@ -145,11 +149,11 @@ public final class TableSyncActor
                 })
                 .onCommand(Pause.class, (state, cmd) -> {
                     EffectBuilder<PauseState.Event, PauseState> effect = state.paused() ? Effect().none() : Effect().persist(new PauseState.Paused());
-                    return effect.thenRun(s -> {
-                        streams.stop();
-                        cmd.replyTo().tell(status(s));
-                    });
+                    // Answered once the runs have drained: a batch they had polled is inserted before
+                    // the reply, none after it (AdminIT saw rows ingested after the reply land).
+                    return effect.thenRun(s -> ctx.pipeToSelf(streams.stop(), (done, error) -> new PauseDrained(cmd.replyTo())));
                 })
+                .onCommand(PauseDrained.class, (state, cmd) -> Effect().none().thenRun(s -> cmd.replyTo().tell(status(s))))
                 .onCommand(Resume.class, (state, cmd) -> {
                     EffectBuilder<PauseState.Event, PauseState> effect = state.paused() ? Effect().persist(new PauseState.Resumed()) : Effect().none();
                     return effect.thenRun(s -> {
