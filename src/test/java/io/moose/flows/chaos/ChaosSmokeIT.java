@@ -28,7 +28,7 @@ class ChaosSmokeIT {
         ChaosRunner.Endpoints endpoints = new ChaosRunner.Endpoints(infra.kafkaBootstrap(), infra.clickhouseUrl(),
                 infra.postgresUrl(), infra.postgresUser(), infra.postgresPassword());
         ChaosRunner runner = new ChaosRunner(new ChaosRunner.Settings(repo, repo.resolve("target/chaos"), 42,
-                Duration.ofSeconds(90), 3, EnumSet.of(FaultKind.KILL), 100, Optional.of(endpoints), Map.of(),
+                Duration.ofSeconds(60), 3, EnumSet.of(FaultKind.KILL), 100, Optional.of(endpoints), Map.of(),
                 19180, 19658, 27620, Duration.ofMinutes(6), false));
 
         ChaosReport report = runner.run();
