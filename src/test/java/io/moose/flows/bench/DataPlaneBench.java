@@ -80,14 +80,8 @@ public final class DataPlaneBench {
     private static final CpuUse CPU = new CpuUse(System.getProperty("bench.broker-pid"));
     private static final String DEFAULTS = "moose-flows.sync { batch-size = 50000, linger = 1s }";
 
-    /** A failure exits 1 at once: the Akka system's threads would otherwise keep the JVM (and ops/bench) waiting. */
     public static void main(String[] args) {
-        try {
-            run();
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);
-        }
+        BenchMain.exitWith(() -> run());
     }
 
     private static void run() throws Exception {

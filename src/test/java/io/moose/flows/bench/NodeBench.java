@@ -87,14 +87,8 @@ public final class NodeBench {
                 { name = userId, type = String }, { name = activity, type = String },
                 { name = region, type = String, default = "unknown" } ] }""";
 
-    /** A failure exits 1 at once: the Akka system's threads would otherwise keep the JVM (and ops/bench) waiting. */
     public static void main(String[] args) {
-        try {
-            run();
-        } catch (Throwable t) {
-            t.printStackTrace();
-            System.exit(1);
-        }
+        BenchMain.exitWith(() -> run());
     }
 
     private static void run() throws Exception {
