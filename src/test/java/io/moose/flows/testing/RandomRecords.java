@@ -72,19 +72,39 @@ public final class RandomRecords {
             return !notAnObject && fields.stream().allMatch(Field::valid);
         }
 
-        /** Where in {@link #json} the first byte that makes the whole body unreadable is, or -1. */
+        /**
+         * Where in {@link #json} the bytes the node names when it refuses the whole body start, or -1:
+         * the first bytes that are not UTF-8 (the body's encoding is checked before it is parsed), else
+         * the first that make it unreadable JSON (a raw control character). A record with a control
+         * character early and bad UTF-8 later is refused for the UTF-8 (seed 3495248777932, p00451).
+         */
         public int badAt() {
             int at = ("{\"id\":\"" + id + "\"").length();
+            int firstBad = -1;
             for (Field f : notAnObject ? List.<Field>of() : fields) {
                 if (f.json() != null) {
                     at += (",\"" + f.name() + "\":").length();
                     if (f.badAt() >= 0) {
-                        return at + f.badAt();
+                        if (!isUtf8(f.json())) {
+                            return at + f.badAt();
+                        }
+                        if (firstBad < 0) {
+                            firstBad = at + f.badAt();
+                        }
                     }
                     at += f.json().length;
                 }
             }
-            return -1;
+            return firstBad;
+        }
+
+        private static boolean isUtf8(byte[] bytes) {
+            try {
+                StandardCharsets.UTF_8.newDecoder().decode(java.nio.ByteBuffer.wrap(bytes));
+                return true;
+            } catch (java.nio.charset.CharacterCodingException e) {
+                return false;
+            }
         }
 
         /** The names of the fields that make it invalid ("" when it is not an object). */
