@@ -106,6 +106,8 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
     private final Duration retryInterval;
     private boolean cutReady;
     private boolean askingForCut;
+    /** Counts this flow as starting while it waits for its cut (readiness waits for a node's start to settle). */
+    private final io.moose.flows.hop.StartingRuns startingRuns;
     private boolean stopping;
 
     private FlowActor(ActorContext<Command> ctx, FlowDefinition flow, NodeContext node) {
@@ -118,6 +120,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
                 .retryingFailedStartsAfter(retryInterval);
         this.askTimeout = node.config().getDuration("moose-flows.admin.ask-timeout");
         this.cutReady = !flow.loadsHistory();
+        this.startingRuns = io.moose.flows.hop.StartingRuns.of(node.metrics());
     }
 
     /**
@@ -143,7 +146,13 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
                     ensureRunning(state);
                 })
                 // However the entity stops, its runs stop (they also end with its materializer).
-                .onSignal(PostStop.instance(), state -> streams.stop())
+                .onSignal(PostStop.instance(), state -> {
+                    streams.stop();
+                    if (askingForCut) {
+                        askingForCut = false;
+                        startingRuns.end();
+                    }
+                })
                 .build();
     }
 
@@ -157,6 +166,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
                 })
                 .onCommand(CutAnswered.class, (state, cmd) -> {
                     askingForCut = false;
+                    startingRuns.end();
                     cutReady = cmd.ready();
                     EffectBuilder<PauseState.Event, State> effect = cmd.ready() && !state.cutConfirmed()
                             ? Effect().persist(new CutConfirmed()) : Effect().none();
@@ -219,6 +229,7 @@ public final class FlowActor extends EventSourcedBehavior<FlowActor.Command, Pau
             return;
         }
         askingForCut = true;
+        startingRuns.begin();
         ClusterSharding sharding = ClusterSharding.get(ctx.getSystem());
         ctx.pipeToSelf(
                 sharding.entityRefFor(MigrationActor.ENTITY_KEY, flow.id())

@@ -66,6 +66,7 @@ public final class SupervisedHop {
 
     // Guarded by this. A run only moves the state while it is the current run.
     private HopState state = HopState.STOPPED;
+    private final StartingRuns startingRuns;
     private boolean started;
     private HopOwner hopOwner;
     private Run current;
@@ -113,6 +114,17 @@ public final class SupervisedHop {
         registry.gauge("moose.hop.lag", tags, lag);
         this.runsCounter = Counter.builder("moose.hop.runs").tags(tags)
                 .description("Runs a hop started: its first, and one per restart").register(registry);
+        this.startingRuns = StartingRuns.of(registry);
+    }
+
+    /** Every change of state goes through here, so the node's count of starting runs stays exact. */
+    private void moveTo(HopState next) {
+        if (state == HopState.STARTING && next != HopState.STARTING) {
+            startingRuns.end();
+        } else if (state != HopState.STARTING && next == HopState.STARTING) {
+            startingRuns.begin();
+        }
+        state = next;
     }
 
     /** Starts the first run. A hop starts once: after it stopped or was fenced, its owner makes a new one. */
@@ -143,7 +155,7 @@ public final class SupervisedHop {
         runsCounter.increment();
         // Current before it materializes: the run may hand over its control while it does.
         current = run;
-        state = HopState.STARTING;
+        moveTo(HopState.STARTING);
         try {
             var materialized = factory.apply(new RunContext(run.number))
                     .viaMat(KillSwitches.single(), Keep.right())
@@ -183,7 +195,7 @@ public final class SupervisedHop {
             return;
         }
         lastError = error.getClass().getName() + ": " + error.getMessage();
-        state = HopState.RESTARTING;
+        moveTo(HopState.RESTARTING);
         Duration backoff = backoff(failuresInARow++);
         log.warn("{} {}: run {} failed, restarting in {} ms: {}", owner, hop, run.number, backoff.toMillis(), error.toString());
         pendingRestart = hopOwner.materializer().scheduleOnce(finite(backoff), this::launch);
@@ -204,7 +216,7 @@ public final class SupervisedHop {
 
     /** STOPPED or FENCED, for good. */
     private void finish(HopState finalState) {
-        state = finalState;
+        moveTo(finalState);
         if (statusTicks != null) {
             statusTicks.cancel();
         }
@@ -219,7 +231,7 @@ public final class SupervisedHop {
     private synchronized void markRunning(long run) {
         Run now = current;
         if (now != null && now.number == run && state == HopState.STARTING) {
-            state = HopState.RUNNING;
+            moveTo(HopState.RUNNING);
             lastError = null;
             failuresInARow = 0;
         }
@@ -268,7 +280,7 @@ public final class SupervisedHop {
         if (state.isFinal() || state == HopState.DRAINING) {
             return done;
         }
-        state = HopState.DRAINING;
+        moveTo(HopState.DRAINING);
         if (pendingRestart != null) {
             pendingRestart.cancel();
             pendingRestart = null;

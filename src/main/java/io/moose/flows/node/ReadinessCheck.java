@@ -14,7 +14,9 @@ import java.util.function.Supplier;
  * node can take an ingest request at once — its topics and tables are provisioned, it runs the
  * definition the cluster has in force, every ingest producer is initialised and the ingest path warmed
  * up without writing anything ({@code IngestServer#ready}) — and it is an Up member
- * of the cluster. Answers from state the node already holds, so it never waits. The same answer is
+ * of the cluster, and the start of the runs its shards brought it has settled (no run starting for
+ * {@code moose-flows.node.ready-start-settle}, or {@code ready-start-timeout} after all else was
+ * ready; checked until it first holds, then no longer). Answers from state the node already holds, so it never waits. The same answer is
  * the {@code moose_node_ready} gauge (1 or 0) on {@code GET /metrics}, for alerting.
  */
 public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> {
@@ -36,6 +38,8 @@ public final class ReadinessCheck implements Supplier<CompletionStage<Boolean>> 
         return services != null
                 && services.runsDefinitionInForce()
                 && services.ingest().ready()
-                && Cluster.get(system).selfMember().status() == MemberStatus.up();
+                && Cluster.get(system).selfMember().status() == MemberStatus.up()
+                && NodeExtension.get(system).startSettled(io.moose.flows.hop.StartingRuns.of(services.metrics()),
+                        services.context().config());
     }
 }
