@@ -26,14 +26,26 @@ public final class StartingRuns {
     private StartingRuns() {
     }
 
+    /**
+     * The node's count; made (and its gauge registered) by the node's services at start, before any
+     * scrape. The gauge is registered outside the map's lock: a scrape holds the registry's lock
+     * while it reads the readiness gauge, which looks the count up here, so registering inside
+     * the lock deadlocked the node (AlertRulesMatchNodeMetricsIT).
+     */
     public static StartingRuns of(MeterRegistry registry) {
-        return BY_REGISTRY.computeIfAbsent(registry, r -> {
-            StartingRuns runs = new StartingRuns();
-            Gauge.builder("moose.node.runs.starting", runs.starting, AtomicInteger::get)
-                    .description("Runs of this node starting: hops and sinks not consuming yet, migration flows waiting for their cut")
-                    .register(r);
+        StartingRuns runs = BY_REGISTRY.get(registry);
+        if (runs != null) {
             return runs;
-        });
+        }
+        StartingRuns created = new StartingRuns();
+        runs = BY_REGISTRY.putIfAbsent(registry, created);
+        if (runs != null) {
+            return runs;
+        }
+        Gauge.builder("moose.node.runs.starting", created.starting, AtomicInteger::get)
+                .description("Runs of this node starting: hops and sinks not consuming yet, migration flows waiting for their cut")
+                .register(registry);
+        return created;
     }
 
     public void begin() {

@@ -125,6 +125,7 @@ public final class Node {
                     ClusterEvent.MemberEvent.class));
             Duration warmUpTimeout = config.getDuration("moose-flows.node.join-warm-up-timeout");
             long startedAt = System.nanoTime();
+            startManagement(system, config);
             boolean[] joined = {false};
             Runnable join = () -> {
                 if (!joined[0]) {
@@ -225,12 +226,16 @@ public final class Node {
                 (current, error) -> error != null ? new SeedFailed(error) : new DefinitionInForce(current.text(), current.source()));
     }
 
-    private static void joinCluster(ActorSystem<Void> system, Config config) {
+    /** The admin port (health, metrics, admin routes) binds at once, before the node joins: liveness answers during the warm-up. */
+    private static void startManagement(ActorSystem<Void> system, Config config) {
         TlsSettings tls = TlsSettings.from(config);
         // Cluster Bootstrap probes the other nodes' admin ports with Akka HTTP's default client
         // context: with HTTPS there, it must trust their certificates.
         tls.client().ifPresent(Http.get(system)::setDefaultClientHttpsContext);
         AkkaManagement.get(system).start(management -> tls.admin().map(management::withHttpsConnectionContext).orElse(management));
+    }
+
+    private static void joinCluster(ActorSystem<Void> system, Config config) {
         if (config.getBoolean("moose-flows.node.bootstrap")) {
             ClusterBootstrap.get(system).start();
         } else if (config.getStringList("moose-flows.node.seed-nodes").isEmpty()) {

@@ -50,6 +50,8 @@ public record NodeServices(NodeContext context, PrometheusMeterRegistry metrics,
 
         ClickHouse clickhouse = ClickHouse.connect(clickhouseSettings);
         PrometheusMeterRegistry metrics = new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+        // Before the readiness gauge (which reads it): no scrape ever registers it.
+        io.moose.flows.hop.StartingRuns.of(metrics);
         Gauge.builder("moose.node.ready", system, s -> ReadinessCheck.isReady(s) ? 1 : 0).strongReference(true)
                 .description("1 while GET /health/ready says this node can take ingest requests").register(metrics);
         AtomicReference<ProjectDefinition> current = new AtomicReference<>(definition);
