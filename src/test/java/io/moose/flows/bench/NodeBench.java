@@ -46,6 +46,8 @@ import static io.moose.flows.testing.DataPlaneFixture.join;
 public final class NodeBench {
 
     private static final Duration WRK_RUN = Duration.ofSeconds(Integer.getInteger("bench.wrk.seconds", 15));
+    /** A first wrk run of 1 record x 8 connections per node that is not counted (0 for none). */
+    private static final Duration WRK_WARM_UP = Duration.ofSeconds(Integer.getInteger("bench.wrk.warm-up-seconds", 10));
     /**
      * Rows of a bulk import (another origin, which a migration loads too) added to the source table
      * before the migration is applied, so the load's cost can be seen at sizes ingest cannot fill
@@ -105,17 +107,23 @@ public final class NodeBench {
             nodes = NODES == 1 ? Nodes.single(dir, before, namespace, dp.clickhouse.database())
                     : Nodes.cluster(dir, NODES, before, namespace, dp.clickhouse.database());
             String admin = nodes.admin.get(0);
-            String ingestUrl = nodes.ingest.get(0) + "/ingest/UserActivity/0.0";
 
             if (PARTS.contains("ingest")) {
-                // Through the first node; its CPU (and the broker's) per accepted record.
-                long nodePid = nodes.pids().get(0);
+                // Through every node at once (one wrk per node, the connections split between them);
+                // CPU per accepted record summed over all the nodes (and the broker).
+                List<String> urls = nodes.ingest.stream().map(base -> base + "/ingest/UserActivity/0.0").toList();
+                if (!WRK_WARM_UP.isZero()) {
+                    // Not counted: the node's JIT compiles the request path here instead of in the first scenario.
+                    wrk(dir, urls, 1, 8 * urls.size(), WRK_WARM_UP, nodes.pids(), brokerPid());
+                }
                 List<Wrk> runs = new ArrayList<>();
-                runs.add(wrk(dir, ingestUrl, 1, 8, nodePid, brokerPid()));
-                runs.add(wrk(dir, ingestUrl, 1, 64, nodePid, brokerPid()));
-                runs.add(wrk(dir, ingestUrl, 100, 8, nodePid, brokerPid()));
+                runs.add(wrk(dir, urls, 1, 8, WRK_RUN, nodes.pids(), brokerPid()));
+                runs.add(wrk(dir, urls, 1, 64, WRK_RUN, nodes.pids(), brokerPid()));
+                runs.add(wrk(dir, urls, 100, 8, WRK_RUN, nodes.pids(), brokerPid()));
                 double ceiling = plainProducer(dp, (int) Math.max(200_000, runs.get(2).recordsPerSecond() * 5));
-                ingestTable.add("| scenario | req/s | rec/s | p50 | p99 | node CPU per record | broker CPU per record | ceiling (plain idempotent producer) | ratio |");
+                ingestTable.add(urls.size() == 1
+                        ? "| scenario | req/s | rec/s | p50 | p99 | node CPU per record | broker CPU per record | ceiling (plain idempotent producer) | ratio |"
+                        : "| scenario (through all " + urls.size() + " nodes) | req/s | rec/s | p50 (worst node) | p99 (worst node) | nodes' CPU per record | broker CPU per record | ceiling (plain idempotent producer) | ratio |");
                 ingestTable.add("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
                 for (Wrk run : runs) {
                     ingestTable.add(String.format("| %d record(s) x %d connections | %,.0f | %,.0f | %.1f ms | %.1f ms | %.1f us | %.1f us | %,.0f rec/s | %.3fx |",
@@ -278,8 +286,13 @@ public final class NodeBench {
         return System.getProperty("bench.broker-pid", "");
     }
 
-    /** wrk POSTing one fixed body of {@code records} records over {@code connections} connections. */
-    private static Wrk wrk(Path dir, String url, int records, int connections, long nodePid, String brokerPid) throws Exception {
+    /**
+     * wrk POSTing one fixed body of {@code records} records over {@code connections} connections,
+     * split between the URLs (one wrk process per URL, all at once). Rates are summed; p50 and p99
+     * are the worst process's (wrk prints percentiles, which cannot be merged).
+     */
+    private static Wrk wrk(Path dir, List<String> urls, int records, int connections, Duration duration,
+                           List<Long> nodePids, String brokerPid) throws Exception {
         ArrayNode body = JSON.createArrayNode();
         for (int i = 0; i < records; i++) {
             body.add(IngestClient.userActivity("0.0", "wrk-" + i, i));
@@ -287,28 +300,52 @@ public final class NodeBench {
         Path script = dir.resolve("post-" + records + ".lua");
         Files.writeString(script, "wrk.method = \"POST\"\nwrk.headers[\"Content-Type\"] = \"application/json\"\nwrk.body = "
                 + luaString(JSON.writeValueAsString(body)) + "\n");
-        System.out.println("wrk: " + records + " record(s) per request, " + connections + " connections, for " + WRK_RUN.toSeconds() + " s");
-        double nodeBefore = CpuUse.cpuSeconds(nodePid);
+        System.out.println("wrk: " + records + " record(s) per request, " + connections + " connections"
+                + (urls.size() > 1 ? " split over " + urls.size() + " nodes" : "") + ", for " + duration.toSeconds() + " s");
+        double nodeBefore = 0;
+        for (long pid : nodePids) {
+            nodeBefore += CpuUse.cpuSeconds(pid);
+        }
         double brokerBefore = brokerPid.isBlank() ? 0 : CpuUse.cpuSeconds(Long.parseLong(brokerPid.trim()));
-        Process p = new ProcessBuilder("wrk", "-t1", "-c" + connections, "-d" + WRK_RUN.toSeconds() + "s", "--timeout", "20s", "--latency",
-                "-s", script.toString(), url).redirectErrorStream(true).start();
-        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        double nodeCpu = CpuUse.cpuSeconds(nodePid) - nodeBefore;
+        List<Process> processes = new ArrayList<>();
+        for (int i = 0; i < urls.size(); i++) {
+            int share = connections / urls.size() + (i < connections % urls.size() ? 1 : 0);
+            processes.add(new ProcessBuilder("wrk", "-t1", "-c" + share, "-d" + duration.toSeconds() + "s", "--timeout", "20s", "--latency",
+                    "-s", script.toString(), urls.get(i)).redirectErrorStream(true).start());
+        }
+        List<String> outputs = new ArrayList<>();
+        for (Process p : processes) {
+            outputs.add(new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8));
+        }
+        double nodeCpu = -nodeBefore;
+        for (long pid : nodePids) {
+            nodeCpu += CpuUse.cpuSeconds(pid);
+        }
         double brokerCpu = brokerPid.isBlank() ? 0 : CpuUse.cpuSeconds(Long.parseLong(brokerPid.trim())) - brokerBefore;
-        if (p.waitFor() != 0) {
-            throw new IllegalStateException("wrk failed: " + out);
+        double requestsPerSecond = 0;
+        long requests = 0;
+        double p50 = 0;
+        double p99 = 0;
+        for (int i = 0; i < processes.size(); i++) {
+            String out = outputs.get(i);
+            if (processes.get(i).waitFor() != 0) {
+                throw new IllegalStateException("wrk failed: " + out);
+            }
+            if (out.contains("Non-2xx") || out.contains("Socket errors")) {
+                throw new IllegalStateException("wrk saw failed requests: " + out);
+            }
+            Matcher rate = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
+            Matcher total = Pattern.compile("([0-9]+) requests in").matcher(out);
+            if (!rate.find() || !total.find()) {
+                throw new IllegalStateException("no rate in wrk output: " + out);
+            }
+            requestsPerSecond += Double.parseDouble(rate.group(1));
+            requests += Long.parseLong(total.group(1));
+            p50 = Math.max(p50, percentileMs(out, "50%"));
+            p99 = Math.max(p99, percentileMs(out, "99%"));
         }
-        if (out.contains("Non-2xx") || out.contains("Socket errors")) {
-            throw new IllegalStateException("wrk saw failed requests: " + out);
-        }
-        Matcher rate = Pattern.compile("Requests/sec:\\s+([0-9.]+)").matcher(out);
-        Matcher total = Pattern.compile("([0-9]+) requests in").matcher(out);
-        if (!rate.find() || !total.find()) {
-            throw new IllegalStateException("no rate in wrk output: " + out);
-        }
-        long accepted = Long.parseLong(total.group(1)) * records;
-        return new Wrk(records, connections, Double.parseDouble(rate.group(1)), percentileMs(out, "50%"), percentileMs(out, "99%"),
-                nodeCpu * 1e6 / accepted, brokerCpu * 1e6 / accepted);
+        long accepted = requests * records;
+        return new Wrk(records, connections, requestsPerSecond, p50, p99, nodeCpu * 1e6 / accepted, brokerCpu * 1e6 / accepted);
     }
 
     /** A percentile of wrk's latency distribution (printed as 1.23ms, 456.00us or 1.02s), in ms. */
