@@ -1,17 +1,13 @@
 package io.moose.flows.sync;
 
 import akka.Done;
-import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.HopState;
 import io.moose.flows.hop.SupervisedHop;
-import io.moose.flows.kafka.KafkaClients;
-import io.moose.flows.model.Hop;
 import io.moose.flows.testing.DataPlaneFixture;
 import org.junit.jupiter.api.Test;
 
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
@@ -32,23 +28,12 @@ class StopWaitsForTheInsertInFlightIT {
     @Test
     void aStopCompletesOnlyAfterTheHeldInsertLandedAndNothingLandsAfterIt() throws Exception {
         try (DataPlaneFixture dp = new DataPlaneFixture().provision()) {
-            String topic = dp.names.ingestionTopic(UA_0_0);
-            String table = dp.names.table(UA_0_0);
             dp.produceUserActivity(UA_0_0, 0, RECORDS);
 
-            CompletableFuture<TableSink.EncodedBatch> reachedInsert = new CompletableFuture<>();
-            CompletableFuture<Void> release = new CompletableFuture<>();
-            TableSink sink = new TableSink(table, Hop.TABLE_SYNC.id(), topic, table, dp.version(UA_0_0),
-                    dp.names.consumerGroup(table, Hop.TABLE_SYNC), dp.sinkSettings, new KafkaClients(dp.system, dp.kafka),
-                    dp.admin, dp.clickhouse, dp.registry);
-            sink.beforeEveryInsert(batch -> {
-                reachedInsert.complete(batch);
-                return release;
-            });
-            List<String> fencings = new CopyOnWriteArrayList<>();
-            SupervisedHop run = sink.supervised(dp.registry);
-            run.start(HopOwner.of(dp.system, fencings::add));
-            TableSink.EncodedBatch held = reachedInsert.get(60, TimeUnit.SECONDS);
+            HeldTableSyncRun heldRun = new HeldTableSyncRun(dp);
+            SupervisedHop run = heldRun.run;
+            List<String> fencings = heldRun.fencings;
+            TableSink.EncodedBatch held = heldRun.awaitHeld();
             assertTrue(held.rows() > 0, "the held batch has rows");
 
             CompletableFuture<Done> stopped = run.stop().toCompletableFuture();
@@ -58,7 +43,7 @@ class StopWaitsForTheInsertInFlightIT {
             assertEquals(HopState.DRAINING, run.status().state());
             assertEquals(0, dp.count(UA_0_0), "nothing inserted while held");
 
-            release.complete(null);
+            heldRun.release();
             stopped.get(60, TimeUnit.SECONDS);
             long atStop = dp.count(UA_0_0);
             assertEquals(held.rows(), atStop, "the held batch landed before the stop completed, and only it");

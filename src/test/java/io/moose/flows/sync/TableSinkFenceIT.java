@@ -1,17 +1,13 @@
 package io.moose.flows.sync;
 
-import io.moose.flows.hop.HopOwner;
 import io.moose.flows.hop.HopState;
 import io.moose.flows.hop.SupervisedHop;
-import io.moose.flows.kafka.KafkaClients;
-import io.moose.flows.model.Hop;
 import io.moose.flows.testing.DataPlaneFixture;
 import org.junit.jupiter.api.Test;
 
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.TimeUnit;
 
 import static io.moose.flows.testing.DataPlaneFixture.UA_0_0;
@@ -38,19 +34,10 @@ class TableSinkFenceIT {
             dp.produceUserActivity(UA_0_0, 0, RECORDS);
 
             // The old run: held right before its first INSERT.
-            CompletableFuture<Void> reachedInsert = new CompletableFuture<>();
-            CompletableFuture<Void> release = new CompletableFuture<>();
-            TableSink oldSink = new TableSink(table, Hop.TABLE_SYNC.id(), topic, table, dp.version(UA_0_0),
-                    dp.names.consumerGroup(table, Hop.TABLE_SYNC), dp.sinkSettings, new KafkaClients(dp.system, dp.kafka),
-                    dp.admin, dp.clickhouse, dp.registry);
-            oldSink.beforeEveryInsert(batch -> {
-                reachedInsert.complete(null);
-                return release;
-            });
-            List<String> oldFencings = new CopyOnWriteArrayList<>();
-            SupervisedHop oldRun = oldSink.supervised(dp.registry);
-            oldRun.start(HopOwner.of(dp.system, oldFencings::add));
-            reachedInsert.get(60, TimeUnit.SECONDS);
+            HeldTableSyncRun old = new HeldTableSyncRun(dp);
+            SupervisedHop oldRun = old.run;
+            List<String> oldFencings = old.fencings;
+            old.awaitHeld();
             assertEquals(0, dp.count(UA_0_0), "the held run has not inserted");
 
             // A newer run (another node after a failover) registers, reads the mark and inserts everything.
@@ -60,7 +47,7 @@ class TableSinkFenceIT {
                     () -> dp.count(UA_0_0) + " rows, " + newer.status());
 
             // The old run wakes up and sends the INSERT it had decided on.
-            release.complete(null);
+            old.release();
             await("the old run ends fenced", Duration.ofSeconds(60), () -> oldRun.status().state() == HopState.FENCED,
                     () -> oldRun.status().toString());
             assertEquals(RECORDS, dp.count(UA_0_0), "the old run's INSERT stored nothing");
