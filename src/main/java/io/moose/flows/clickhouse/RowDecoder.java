@@ -49,6 +49,15 @@ public final class RowDecoder {
      * when a field is not a value of its column's type.
      */
     public byte[] record(TabSeparatedReader row) {
+        return Arrays.copyOf(out, encode(row));
+    }
+
+    /**
+     * Writes the record of the current row of {@code row} into this decoder's buffer, {@link #encoded()},
+     * and answers its length: for a caller that packs many records into one array of its own
+     * instead of holding an array per record. Throws as {@link #record} does.
+     */
+    public int encode(TabSeparatedReader row) {
         length = 0;
         byte[] in = row.buffer();
         for (int c = 0; c < types.length; c++) {
@@ -68,7 +77,12 @@ public final class RowDecoder {
         }
         ensure(1);
         out[length++] = '}';
-        return Arrays.copyOf(out, length);
+        return length;
+    }
+
+    /** The buffer the last {@link #encode} wrote its record to, from index 0; overwritten by the next. */
+    public byte[] encoded() {
+        return out;
     }
 
     /** A JSON string of the unescaped bytes, escaped as Jackson escapes: quote, backslash, control characters. */

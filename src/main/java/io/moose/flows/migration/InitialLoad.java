@@ -62,6 +62,10 @@ public final class InitialLoad implements AutoCloseable {
     /** Reads of the rest of the table that may end empty while rows remain before the load gives up (and retries as a step). */
     private static final int READ_ATTEMPTS = 2;
     private static final int INITIAL_CHUNK_CAPACITY = 4096;
+    /** For sizing a chunk's records array when its row limit is below its byte limit (tests, small chunk-size). */
+    private static final int ROW_BYTES_GUESS = 256;
+    /** Room for a chunk's last record, which goes past chunk-bytes, before the array must grow. */
+    private static final int LAST_RECORD_SLACK = 64 * 1024;
     private static final int PRODUCER_BATCH_BYTES = 512 * 1024;
     /** Most bytes of records the first chunk of a (re)started load holds: sending starts while the rest is read. */
     static final long FIRST_CHUNK_BYTES = 1024 * 1024;
@@ -82,15 +86,6 @@ public final class InitialLoad implements AutoCloseable {
         @Override
         public String toString() {
             return topic + "/" + partition + "/" + offset;
-        }
-    }
-
-    public record LoadedRow(byte[] value, Cursor origin) {
-    }
-
-    public record Chunk(List<LoadedRow> rows, Cursor last) {
-        public boolean isEmpty() {
-            return rows.isEmpty();
         }
     }
 
@@ -242,32 +237,30 @@ public final class InitialLoad implements AutoCloseable {
                                     "send_timeout", Long.toString(Math.max(1, readTimeout.toSeconds()))),
                             readTimeout), after);
                 }
-                List<LoadedRow> rows = new ArrayList<>(Math.min(limit, INITIAL_CHUNK_CAPACITY));
-                Cursor last = null;
-                long bytes = 0;
+                // sized for a full chunk and its last record, which may go past maxBytes
+                Chunk.Builder rows = new Chunk.Builder(Math.min(limit, INITIAL_CHUNK_CAPACITY),
+                        Math.min(maxBytes, (long) limit * ROW_BYTES_GUESS) + LAST_RECORD_SLACK);
                 try {
-                    while (rows.size() < limit && bytes < maxBytes && open.stream.rows().next() >= 0) {
-                        LoadedRow row = open.rows.row(open.stream.rows());
-                        rows.add(row);
-                        bytes += row.value().length;
-                        last = row.origin();
+                    while (rows.size() < limit && rows.bytes() < maxBytes && open.stream.rows().next() >= 0) {
+                        open.rows.add(open.stream.rows(), rows);
                     }
                 } catch (java.io.IOException | RuntimeException e) {
                     // nothing of this chunk was handed out: the next attempt starts from the same cursor
                     closeRead();
                     throw e;
                 }
-                if (rows.size() == limit || bytes >= maxBytes) {
-                    open.position = last;
-                    return new Chunk(rows, last);
+                Chunk chunk = rows.build();
+                if (rows.size() == limit || rows.bytes() >= maxBytes) {
+                    open.position = chunk.last();
+                    return chunk;
                 }
                 closeRead();
-                if (!rows.isEmpty()) {
-                    return new Chunk(rows, last);
+                if (!chunk.isEmpty()) {
+                    return chunk;
                 }
                 long left = remainingRows(cut, after);
                 if (left == 0) {
-                    return new Chunk(List.of(), null);
+                    return Chunk.EMPTY;
                 }
                 if (attempt >= READ_ATTEMPTS) {
                     throw new IllegalStateException(left + " rows of " + sourceTable + " remain after " + after
@@ -284,15 +277,15 @@ public final class InitialLoad implements AutoCloseable {
     /** Exactly the rows of a chunk started before a crash: the rows below the cut never change. */
     public CompletionStage<Chunk> rereadChunk(Cut cut, Cursor after, Cursor last) {
         return on(reads, () -> {
-            List<LoadedRow> rows = new ArrayList<>();
+            Chunk.Builder rows = new Chunk.Builder(INITIAL_CHUNK_CAPACITY, INITIAL_CHUNK_CAPACITY * ROW_BYTES_GUESS);
             SourceRows decoder = new SourceRows();
             try (ClickHouse.TabSeparatedStream stream = node.clickhouse().streamTabSeparated(
                     selectRows(belowCut(cut) + " AND " + after(after) + " AND " + upTo(last)), Map.of(), readTimeout)) {
                 while (stream.rows().next() >= 0) {
-                    rows.add(decoder.row(stream.rows()));
+                    decoder.add(stream.rows(), rows);
                 }
             }
-            return new Chunk(rows, rows.isEmpty() ? null : rows.get(rows.size() - 1).origin());
+            return rows.build();
         });
     }
 
@@ -343,13 +336,12 @@ public final class InitialLoad implements AutoCloseable {
             Map<Integer, Long> ends = new java.util.concurrent.ConcurrentHashMap<>();
             try {
                 p.beginTransaction();
-                boolean first = true;
-                for (LoadedRow row : chunk.rows()) {
-                    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(inputTopic, null, row.value());
-                    if (first) {
+                for (int i = 0; i < chunk.size(); i++) {
+                    // the array lives only until send returns (the producer copies it into its batch)
+                    ProducerRecord<byte[], byte[]> record = new ProducerRecord<>(inputTopic, null, chunk.value(i));
+                    if (i == 0) {
                         // the chunk's records are committed all together or not at all: one mark tells
                         record.headers().add(CHUNK_HEADER, chunkId);
-                        first = false;
                     }
                     p.send(record, (meta, error) -> {
                         if (error == null) {
@@ -408,8 +400,8 @@ public final class InitialLoad implements AutoCloseable {
         private final RowDecoder decoder = new RowDecoder(sourceVersion);
         private String topic = "";
 
-        /** The reader's current row. */
-        LoadedRow row(TabSeparatedReader in) {
+        /** Adds the reader's current row to {@code into}. */
+        void add(TabSeparatedReader in, Chunk.Builder into) {
             int columns = decoder.columns();
             try {
                 if (in.fields() != columns + 3) {
@@ -419,8 +411,10 @@ public final class InitialLoad implements AutoCloseable {
                 if (!rowTopic.equals(topic)) {
                     topic = rowTopic;
                 }
-                Cursor origin = new Cursor(topic, Math.toIntExact(in.longField(columns + 1)), in.longField(columns + 2));
-                return new LoadedRow(decoder.record(in), origin);
+                int partition = Math.toIntExact(in.longField(columns + 1));
+                long offset = in.longField(columns + 2);
+                int length = decoder.encode(in); // first: encoding may replace the decoder's buffer
+                into.add(decoder.encoded(), length, topic, partition, offset);
             } catch (RuntimeException e) {
                 throw new IllegalStateException("not a row of " + sourceTable + " (" + e.getMessage() + "): " + abbreviate(in.rawRow()), e);
             }

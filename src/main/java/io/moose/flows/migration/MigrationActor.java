@@ -17,7 +17,6 @@ import akka.persistence.typed.javadsl.Recovery;
 import akka.persistence.typed.javadsl.SignalHandler;
 import io.moose.flows.CborSerializable;
 import io.moose.flows.node.NodeContext;
-import io.moose.flows.migration.InitialLoad.Chunk;
 import io.moose.flows.migration.InitialLoad.Cursor;
 import io.moose.flows.migration.InitialLoad.Cut;
 import io.moose.flows.model.FlowDefinition;
@@ -277,7 +276,7 @@ public final class MigrationActor
                         return Effect().persist(new LoadCompleted(Instant.now())).thenRun(this::succeededThenAdvance);
                     }
                     ChunkStarted started = new ChunkStarted(state.nextChunk(), state.cursor(), cmd.chunk().last(),
-                            cmd.chunk().rows().size(), cmd.inputEnds());
+                            cmd.chunk().size(), cmd.inputEnds());
                     ctx.getLog().info("Migration {}: chunk {} ({} rows) ready {} ms after it was asked for", flow.id(), started.chunkNo(),
                             started.rows(), millisSince(readStartedAt));
                     return Effect().persist(started).thenRun(s -> send(s.cut(), started, cmd.chunk()));
@@ -310,7 +309,7 @@ public final class MigrationActor
     private void send(Cut cut, ChunkStarted started, Chunk chunk) {
         sendStartedAt = System.nanoTime();
         step("send chunk", load.send(started.chunkNo(), chunk), ends -> new ChunkSent(started.chunkNo(), ends));
-        lastChunkRows = chunk.rows().size();
+        lastChunkRows = chunk.size();
         readAheadStartedAt = System.nanoTime();
         readAheadDoneAt = 0;
         readAhead = load.readChunk(cut, started.to(), chunkSize, chunkBytes).thenApply(read -> {
@@ -340,7 +339,7 @@ public final class MigrationActor
         readAhead = null;
         Map<Integer, Long> ends = new java.util.TreeMap<>(pending.inputEnds());
         ends.putAll(sent.inputEnds());
-        ChunkStarted started = new ChunkStarted(pending.chunkNo() + 1, pending.to(), next.last(), next.rows().size(), ends);
+        ChunkStarted started = new ChunkStarted(pending.chunkNo() + 1, pending.to(), next.last(), next.size(), ends);
         return Effect().persist(List.of(committed, started)).thenRun(s -> {
             failures = 0;
             lastError = "";

@@ -13,7 +13,6 @@ import io.moose.flows.kafka.KafkaSettings;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import io.moose.flows.migration.InitialLoad.Chunk;
 import io.moose.flows.migration.InitialLoad.Cursor;
 import io.moose.flows.migration.InitialLoad.Cut;
 import io.moose.flows.model.FlowDefinition;
@@ -94,16 +93,16 @@ class InitialLoadIT {
             assertEquals(7 + 5 + 2, get(load.countRows(cut)));
 
             Chunk first = get(load.readChunk(cut, Cursor.START, 6));
-            assertEquals(6, first.rows().size());
-            assertEquals(new Cursor("bulk-import", 0, 1), first.rows().get(1).origin());
+            assertEquals(6, first.size());
+            assertEquals(new Cursor("bulk-import", 0, 1), first.origin(1));
             Chunk second = get(load.readChunk(cut, first.last(), 100));
-            assertEquals(8, second.rows().size());
+            assertEquals(8, second.size());
             assertEquals(new Cursor(sourceTopic, 1, 4), second.last());
             assertTrue(get(load.readChunk(cut, second.last(), 100)).isEmpty(), "nothing after the last row below the cut");
 
             Chunk again = get(load.rereadChunk(cut, first.last(), second.last()));
-            assertEquals(second.rows().stream().map(r -> r.origin()).toList(), again.rows().stream().map(r -> r.origin()).toList());
-            String record = new String(first.rows().get(2).value(), StandardCharsets.UTF_8);
+            assertEquals(second.origins(), again.origins());
+            String record = new String(first.value(2), StandardCharsets.UTF_8);
             assertFalse(record.contains("_src_"), "loaded records carry the model's columns only: " + record);
         }
     }
@@ -117,7 +116,7 @@ class InitialLoadIT {
         try (InitialLoad load = new InitialLoad(migration, node)) {
             Chunk all = get(load.readChunk(new Cut(Map.of(sourceTopic, Map.of(0, 0L, 1, 0L, 2, 0L))), Cursor.START, 100));
             assertEquals(new Cursor("bulk-import", 0, 2), all.last());
-            JsonNode record = new ObjectMapper().readTree(all.rows().get(2).value());
+            JsonNode record = new ObjectMapper().readTree(all.value(2));
             assertEquals(tricky, record.get("eventId").asText());
             assertEquals("2024-01-31 12:00:00", record.get("timestamp").asText());
         }
@@ -130,8 +129,8 @@ class InitialLoadIT {
         try (InitialLoad load = new InitialLoad(migration, node)) {
             Cursor cursor = Cursor.START;
             for (Chunk chunk = get(load.readChunk(cut, cursor, 4)); !chunk.isEmpty(); chunk = get(load.readChunk(cut, cursor, 4))) {
-                assertTrue(chunk.rows().size() <= 4, "a chunk holds at most the limit");
-                chunk.rows().forEach(r -> streamed.add(r.origin()));
+                assertTrue(chunk.size() <= 4, "a chunk holds at most the limit");
+                streamed.addAll(chunk.origins());
                 cursor = chunk.last();
             }
             assertEquals(get(load.countRows(cut)).intValue(), streamed.size(), "every row below the cut, once: " + streamed);
@@ -139,7 +138,7 @@ class InitialLoadIT {
 
             // a resend reads from a cursor the open read has passed: the same rows again
             Chunk second = get(load.readChunk(cut, streamed.get(3), 4));
-            assertEquals(streamed.subList(4, 8), second.rows().stream().map(InitialLoad.LoadedRow::origin).toList());
+            assertEquals(streamed.subList(4, 8), second.origins());
         }
         // a new node after a crash: a new load per chunk, each opening its read at the checkpoint
         List<Cursor> reopened = new ArrayList<>();
@@ -150,7 +149,7 @@ class InitialLoadIT {
                 if (chunk.isEmpty()) {
                     break;
                 }
-                chunk.rows().forEach(r -> reopened.add(r.origin()));
+                reopened.addAll(chunk.origins());
                 cursor = chunk.last();
             }
         }
