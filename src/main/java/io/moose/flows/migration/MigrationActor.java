@@ -161,6 +161,8 @@ public final class MigrationActor
     private final FlowDefinition flow;
     private final InitialLoad load;
     private static final String THROTTLE_TIMER = "throttle";
+    /** How far behind max-rows-per-second a load may catch up at full speed. */
+    private static final Duration PACE_CATCH_UP = Duration.ofSeconds(1);
 
     private final int chunkSize;
     private final long chunkBytes;
@@ -173,9 +175,7 @@ public final class MigrationActor
     private volatile long readAheadDoneAt;
     /** When a read that the load waits for (first chunk, after a retry) started. */
     private long readStartedAt;
-    private final double maxRowsPerSecond;
-    private long lastChunkAt;
-    private long lastChunkRows;
+    private final LoadPace pace;
     private final Duration pollInterval;
     private final Duration maxBackoff;
     private final List<ActorRef<CutReady>> waitingForCut = new ArrayList<>();
@@ -192,7 +192,7 @@ public final class MigrationActor
         this.load = new InitialLoad(flow, node);
         this.chunkSize = node.config().getInt("moose-flows.migration.chunk-size");
         this.chunkBytes = node.config().getBytes("moose-flows.migration.chunk-bytes");
-        this.maxRowsPerSecond = node.config().getDouble("moose-flows.migration.max-rows-per-second");
+        this.pace = new LoadPace(node.config().getDouble("moose-flows.migration.max-rows-per-second"), PACE_CATCH_UP);
         this.pollInterval = node.config().getDuration("moose-flows.migration.poll-interval");
         this.maxBackoff = node.config().getDuration("moose-flows.flow.restart.max-backoff");
     }
@@ -309,7 +309,7 @@ public final class MigrationActor
     private void send(Cut cut, ChunkStarted started, Chunk chunk) {
         sendStartedAt = System.nanoTime();
         step("send chunk", load.send(started.chunkNo(), chunk), ends -> new ChunkSent(started.chunkNo(), ends));
-        lastChunkRows = chunk.size();
+        pace.sent(chunk.size(), System.nanoTime());
         readAheadStartedAt = System.nanoTime();
         readAheadDoneAt = 0;
         readAhead = load.readChunk(cut, started.to(), chunkSize, chunkBytes).thenApply(read -> {
@@ -333,7 +333,9 @@ public final class MigrationActor
         ctx.getLog().info("Migration {}: chunk {} ({} rows) sent and committed in {} ms; the next chunk {}", flow.id(),
                 pending.chunkNo(), pending.rows(), millisSince(sendStartedAt),
                 next == null ? "not read yet" : "read in " + (readAheadDone - readAheadStartedAt) / 1_000_000 + " ms");
-        if (next == null || next.isEmpty() || maxRowsPerSecond > 0) {
+        // Under migration.max-rows-per-second the next chunk waits its turn (commit, then a timer)
+        // only when it is early; on time, it takes this one-write path too.
+        if (next == null || next.isEmpty() || throttleWaitNanos() > 0) {
             return commitPending(state);
         }
         readAhead = null;
@@ -395,8 +397,7 @@ public final class MigrationActor
                     ChunkStarted pending = state.pending().get();
                     step("check pending chunk", load.chunkCommitted(pending.chunkNo(), pending.inputEnds()), PendingChecked::new);
                 } else if (!throttled()) {
-                    lastChunkAt = System.nanoTime();
-                    readStartedAt = lastChunkAt;
+                    readStartedAt = System.nanoTime();
                     // A read the load has to wait for (the first, or after a restart) is kept small, so
                     // sending starts soon; the chunks read ahead while one is sent are full size.
                     CompletionStage<Chunk> read = readAhead != null && state.cursor().equals(readAheadFrom)
@@ -415,21 +416,20 @@ public final class MigrationActor
     }
 
     /**
-     * Keeps the load under {@code migration.max-rows-per-second} (0 = unlimited): a chunk starts no
-     * sooner than the previous chunk's rows' worth of time after it, so a backfill can be kept from
-     * crowding out live traffic on Kafka and ClickHouse.
+     * Keeps the load under {@code migration.max-rows-per-second} (0 = unlimited, {@link LoadPace}), so a
+     * backfill can be kept from crowding out live traffic on Kafka and ClickHouse.
      */
     private boolean throttled() {
-        if (maxRowsPerSecond <= 0 || lastChunkAt == 0) {
-            return false;
-        }
-        long spacing = (long) (lastChunkRows * 1_000_000_000.0 / maxRowsPerSecond);
-        long wait = lastChunkAt + spacing - System.nanoTime();
+        long wait = throttleWaitNanos();
         if (wait <= 0) {
             return false;
         }
         timers.startSingleTimer(THROTTLE_TIMER, new Retry(), Duration.ofNanos(wait));
         return true;
+    }
+
+    private long throttleWaitNanos() {
+        return pace.waitNanos(System.nanoTime());
     }
 
     private static long millisSince(long nanoTime) {
