@@ -46,8 +46,6 @@ import static io.moose.flows.testing.DataPlaneFixture.join;
 public final class NodeBench {
 
     private static final Duration WRK_RUN = Duration.ofSeconds(Integer.getInteger("bench.wrk.seconds", 15));
-    /** A first wrk run of 1 record x 8 connections per node that is not counted (0 for none). */
-    private static final Duration WRK_WARM_UP = Duration.ofSeconds(Integer.getInteger("bench.wrk.warm-up-seconds", 10));
     /**
      * Rows of a bulk import (another origin, which a migration loads too) added to the source table
      * before the migration is applied, so the load's cost can be seen at sizes ingest cannot fill
@@ -57,6 +55,13 @@ public final class NodeBench {
     private static final Duration TIMEOUT = Duration.ofMinutes(5).plusSeconds(LOAD_EXTRA_ROWS / 10_000);
     /** 1: one node (conf/node.conf); more: a local cluster through ops/cluster. */
     private static final int NODES = Integer.getInteger("bench.nodes", 1);
+    /**
+     * A first wrk run of 1 record x 8 connections per node that is not counted (0 for none): the
+     * JIT compiles the request path there instead of in the first scenario. A cluster's three JVMs
+     * compile on the same 2 cores: after 60 s, their compiler threads still took 12.6 of the 31.4 CPU s
+     * of a counted 1 x 8 run (1,119 req/s); after 150 s, 1.1 of 23.3 (3,035 req/s, 2026-12-03).
+     */
+    private static final Duration WRK_WARM_UP = Duration.ofSeconds(Integer.getInteger("bench.wrk.warm-up-seconds", NODES == 1 ? 10 : 150));
     /** ingest (wrk beside a plain producer), load (initial load beside INSERT ... SELECT), or both. */
     private static final String PARTS = System.getProperty("bench.node-parts", "ingest,load");
     /** Extra JVM options of a single node, e.g. a flight recording (-XX:StartFlightRecording=...). */
