@@ -50,7 +50,8 @@ public final class Chunk {
 
     /** A copy of record {@code i}'s JSON bytes. */
     public byte[] value(int i) {
-        return Arrays.copyOfRange(values, start(i), ends[checked(i)]);
+        checked(i);
+        return Arrays.copyOfRange(values, i == 0 ? 0 : ends[i - 1], ends[i]);
     }
 
     /** Where row {@code i} is in the source table. */
@@ -79,15 +80,10 @@ public final class Chunk {
         };
     }
 
-    private int start(int i) {
-        return checked(i) == 0 ? 0 : ends[i - 1];
-    }
-
-    private int checked(int i) {
+    private void checked(int i) {
         if (i < 0 || i >= size) {
             throw new IndexOutOfBoundsException(i + " of " + size);
         }
-        return i;
     }
 
     /** Collects rows; not thread-safe, and done once built. */
