@@ -3,6 +3,7 @@ package io.moose.flows.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.moose.flows.model.VersionRef;
 import io.moose.flows.testing.DataPlaneFixture;
 import io.moose.flows.testing.IngestClient;
 import org.apache.kafka.clients.admin.NewTopic;
@@ -53,6 +54,15 @@ public final class NodeBench {
      */
     private static final long LOAD_EXTRA_ROWS = Long.getLong("bench.load-extra-rows", 0);
     private static final Duration TIMEOUT = Duration.ofMinutes(5).plusSeconds(LOAD_EXTRA_ROWS / 10_000);
+    /**
+     * Rows of a first initial load that is not counted (0 for none): another model, LoadWarmUp
+     * 0.0 -> 0.1, is migrated before the measured one, so the measured load runs on nodes that have
+     * loaded before (JIT-compiled, producers and ClickHouse connections in use), as a cluster that
+     * has served traffic would. Without it a small load on fresh nodes mostly measures their JIT.
+     */
+    private static final long LOAD_WARM_UP_ROWS = Long.getLong("bench.load-warm-up-rows", 0);
+    private static final VersionRef WARM_UP_0_0 = new VersionRef("LoadWarmUp", "0.0");
+    private static final VersionRef WARM_UP_0_1 = new VersionRef("LoadWarmUp", "0.1");
     /** 1: one node (conf/node.conf); more: a local cluster through ops/cluster. */
     private static final int NODES = Integer.getInteger("bench.nodes", 1);
     /**
@@ -64,7 +74,7 @@ public final class NodeBench {
     private static final Duration WRK_WARM_UP = Duration.ofSeconds(Integer.getInteger("bench.wrk.warm-up-seconds", NODES == 1 ? 10 : 150));
     /** ingest (wrk beside a plain producer), load (initial load beside INSERT ... SELECT), or both. */
     private static final String PARTS = System.getProperty("bench.node-parts", "ingest,load");
-    /** Extra JVM options of a single node, e.g. a flight recording (-XX:StartFlightRecording=...). */
+    /** Extra JVM options of the node, or of every node of a cluster, e.g. a flight recording (-XX:StartFlightRecording=...). */
     private static final List<String> NODE_OPTS = System.getProperty("bench.node-opts", "").isBlank() ? List.of()
             : List.of(System.getProperty("bench.node-opts").trim().split("\\s+"));
     /**
@@ -105,10 +115,9 @@ public final class NodeBench {
         String load = "";
         try (DataPlaneFixture dp = new DataPlaneFixture()) {
             String namespace = dp.names.ingestionTopic(UA_0_0).substring(0, dp.names.ingestionTopic(UA_0_0).indexOf('.'));
-            Path before = Files.writeString(dir.resolve("project-0.0.conf"), "models = [ { name = UserActivity, versions = [" + V0_0 + "] } ]\nflows = []\n");
-            Path after = dir.resolve("project-0.1.conf");
-            Files.writeString(after, "models = [ { name = UserActivity, versions = [" + V0_0 + "," + V0_1 + "] } ]\n"
-                    + "flows = [ { source = \"UserActivity/0.0\", target = \"UserActivity/0.1\" } ]\n");
+            Path before = Files.writeString(dir.resolve("project-0.0.conf"), project(false, false));
+            Path warmedUp = Files.writeString(dir.resolve("project-warm-up.conf"), project(true, false));
+            Path after = Files.writeString(dir.resolve("project-0.1.conf"), project(LOAD_WARM_UP_ROWS > 0, true));
             nodes = NODES == 1 ? Nodes.single(dir, before, namespace, dp.clickhouse.database())
                     : Nodes.cluster(dir, NODES, before, namespace, dp.clickhouse.database());
             String admin = nodes.admin.get(0);
@@ -140,11 +149,10 @@ public final class NodeBench {
                 long ingested = PARTS.contains("ingest") ? awaitStableCount(dp, dp.names.table(UA_0_0)) : 0;
                 if (LOAD_EXTRA_ROWS > 0) {
                     System.out.println("adding " + LOAD_EXTRA_ROWS + " rows of a bulk import to the source table");
-                    join(dp.clickhouse.execute("INSERT INTO " + dp.clickhouse.qualified(dp.names.table(UA_0_0))
-                            + " (eventId, timestamp, userId, activity, _src_topic, _src_partition, _src_offset)"
-                            + " SELECT concat('bulk-', toString(number)), toDateTime(1700000000 + intDiv(number, 100)),"
-                            + " concat('u', toString(number % 1000)), 'view:page@/home', 'bulk-import', toInt32(0), toInt64(number)"
-                            + " FROM system.numbers LIMIT " + LOAD_EXTRA_ROWS));
+                    bulkImport(dp, UA_0_0, LOAD_EXTRA_ROWS);
+                }
+                if (LOAD_WARM_UP_ROWS > 0) {
+                    warmUpLoad(dp, nodes, dir, warmedUp);
                 }
                 load = initialLoad(dp, nodes, after, ingested + LOAD_EXTRA_ROWS);
             }
@@ -243,7 +251,7 @@ public final class NodeBench {
             pb.environment().put("MOOSE_CLUSTER_ADMIN_BASE", Integer.toString(CLUSTER_PORT_BASE + 100));
             pb.environment().put("MOOSE_CLUSTER_REMOTE_BASE", Integer.toString(CLUSTER_PORT_BASE + 200));
             pb.environment().put("MOOSE_ADMIN_TOKEN", TOKEN);
-            pb.environment().put("MOOSE_NODE_OPTS", "-Dmoose-flows.namespace=" + namespace + " -Dmoose-flows.clickhouse.database=" + database
+            pb.environment().put("MOOSE_NODE_OPTS", String.join(" ", NODE_OPTS) + " -Dmoose-flows.namespace=" + namespace + " -Dmoose-flows.clickhouse.database=" + database
                     + " -Dmoose-flows.project-file=" + project);
             Process p = pb.start();
             if (!p.waitFor(10, TimeUnit.MINUTES) || p.exitValue() != 0) {
@@ -422,6 +430,68 @@ public final class NodeBench {
         return Long.parseLong(join(dp.clickhouse.query("SELECT count() FROM " + dp.clickhouse.qualified(table))).get(0).get(0));
     }
 
+    /** The bench's project: UserActivity 0.0, then 0.1 and the migration; the warm-up model beside it when there is one. */
+    private static String project(boolean warmUpMigrated, boolean migrated) {
+        StringBuilder models = new StringBuilder("models = [ { name = UserActivity, versions = [" + V0_0 + (migrated ? "," + V0_1 : "") + "] }");
+        List<String> flows = new ArrayList<>();
+        if (LOAD_WARM_UP_ROWS > 0) {
+            models.append(", { name = LoadWarmUp, versions = [").append(V0_0).append(warmUpMigrated ? "," + V0_1 : "").append("] }");
+            if (warmUpMigrated) {
+                flows.add("{ source = \"LoadWarmUp/0.0\", target = \"LoadWarmUp/0.1\" }");
+            }
+        }
+        if (migrated) {
+            flows.add("{ source = \"UserActivity/0.0\", target = \"UserActivity/0.1\" }");
+        }
+        return models + " ]\nflows = [ " + String.join(", ", flows) + " ]\n";
+    }
+
+    /** Rows of a bulk import (origin "bulk-import", not a topic) straight into a version's table. */
+    private static void bulkImport(DataPlaneFixture dp, VersionRef version, long rows) {
+        join(dp.clickhouse.execute("INSERT INTO " + dp.clickhouse.qualified(dp.names.table(version))
+                + " (eventId, timestamp, userId, activity, _src_topic, _src_partition, _src_offset)"
+                + " SELECT concat('bulk-', toString(number)), toDateTime(1700000000 + intDiv(number, 100)),"
+                + " concat('u', toString(number % 1000)), 'view:page@/home', 'bulk-import', toInt32(0), toInt64(number)"
+                + " FROM system.numbers LIMIT " + rows));
+    }
+
+    /**
+     * The uncounted first load (LOAD_WARM_UP_ROWS): applied, then awaited until every row is in its new
+     * table. Without the ingest part, the nodes first take the wrk warm-up's ingest into the warm-up
+     * model: a cluster's JVMs were still JIT-compiling hundreds of methods a second 40 s after their
+     * start, half of their CPU during a 150k-row load that followed a 300k-row warm-up load at once.
+     */
+    private static void warmUpLoad(DataPlaneFixture dp, Nodes nodes, Path dir, Path definition) throws Exception {
+        long ingested = 0;
+        if (!PARTS.contains("ingest") && !WRK_WARM_UP.isZero()) {
+            List<String> urls = nodes.ingest.stream().map(base -> base + "/ingest/LoadWarmUp/0.0").toList();
+            wrk(dir, urls, 1, 8 * urls.size(), WRK_WARM_UP, nodes.pids(), brokerPid());
+            ingested = awaitStableCount(dp, dp.names.table(WARM_UP_0_0));
+        }
+        long rows = ingested + LOAD_WARM_UP_ROWS;
+        System.out.println("warm-up load of " + rows + " rows (not counted)");
+        bulkImport(dp, WARM_UP_0_0, LOAD_WARM_UP_ROWS);
+        long start = System.nanoTime();
+        apply(nodes.admin.get(0), definition);
+        long deadline = System.nanoTime() + TIMEOUT.toNanos();
+        while (count(dp, dp.names.table(WARM_UP_0_1)) < rows) {
+            if (System.nanoTime() > deadline) {
+                throw new IllegalStateException("warm-up load did not finish in " + TIMEOUT);
+            }
+            Thread.sleep(100);
+        }
+        System.out.printf("warm-up load: %,d rows in the new table after %.1f s%n", rows, (System.nanoTime() - start) / 1e9);
+    }
+
+    private static void apply(String admin, Path definition) throws Exception {
+        HttpResponse<String> applied = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/project/apply"))
+                .header("Authorization", "Bearer " + TOKEN)
+                .POST(HttpRequest.BodyPublishers.ofFile(definition)).build(), HttpResponse.BodyHandlers.ofString());
+        if (applied.statusCode() != 200) {
+            throw new IllegalStateException("apply failed: " + applied.statusCode() + " " + applied.body());
+        }
+    }
+
     private static String initialLoad(DataPlaneFixture dp, Nodes nodes, Path definition, long rows) throws Exception {
         String admin = nodes.admin.get(0);
         String source = dp.clickhouse.qualified(dp.names.table(UA_0_0));
@@ -434,15 +504,11 @@ public final class NodeBench {
             System.out.println("initial load of " + rows + " rows");
             double[] cpuBefore = cpu(nodes.pids, broker, clickhouse);
             long start = System.nanoTime();
-            HttpResponse<String> applied = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/project/apply"))
-                    .header("Authorization", "Bearer " + TOKEN)
-                    .POST(HttpRequest.BodyPublishers.ofFile(definition)).build(), HttpResponse.BodyHandlers.ofString());
-            if (applied.statusCode() != 200) {
-                throw new IllegalStateException("apply failed: " + applied.statusCode() + " " + applied.body());
-            }
+            apply(admin, definition);
             long done = 0;
             long landed = 0;
             long toLoad = -1;
+            double loadPhaseRate = 0;
             double[] cpuDone = null;
             long deadline = System.nanoTime() + TIMEOUT.toNanos();
             while ((done == 0 || landed == 0) && System.nanoTime() < deadline) {
@@ -455,6 +521,7 @@ public final class NodeBench {
                             done = System.nanoTime();
                             cpuDone = cpu(nodes.pids, broker, clickhouse);
                             toLoad = progress.path("rowsToLoad").asLong();
+                            loadPhaseRate = progress.path("rowsPerSecond").asDouble();
                         }
                     }
                 }
@@ -484,6 +551,7 @@ public final class NodeBench {
                     DataPlaneBench.row(String.format("initial load of %,d rows on %s, apply -> phase done (rows in the flow input topic, %.1f s)", toLoad, where, (done - start) / 1e9), toTopic, ceiling, 0),
                     DataPlaneBench.row(String.format("initial load of %,d rows on %s, apply -> all rows in the new table (%.1f s)", rows, where, (landed - start) / 1e9), toTable, ceiling, 0),
                     "",
+                    String.format("the load phase alone (load started, i.e. cut recorded and counted, -> done; the rate /migrations reports): %,.0f rows/s", loadPhaseRate),
                     String.format("CPU s per 1M rows, apply -> phase done: node JVM(s) %.2f + broker %.2f + ClickHouse %.2f (the load, the flow behind it, the probe); INSERT ... SELECT: ClickHouse %.2f",
                             (cpuDone[0] - cpuBefore[0]) * 1e6 / toLoad, (cpuDone[1] - cpuBefore[1]) * 1e6 / toLoad, (cpuDone[2] - cpuBefore[2]) * 1e6 / toLoad, ceilingCpu),
                     "live ingest (1-record requests, " + PROBE_RATE + "/s, spread over the nodes): idle " + idle + "; during the load (apply -> done) " + loading);
