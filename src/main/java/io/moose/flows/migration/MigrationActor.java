@@ -181,6 +181,10 @@ public final class MigrationActor
     private final List<ActorRef<CutReady>> waitingForCut = new ArrayList<>();
     private boolean copyInPositioned;
     private boolean stepInFlight;
+    /** When this incarnation started, and how long each step took until the load started: logged with the cut. */
+    private final long startedAt = System.nanoTime();
+    private final Map<String, long[]> stepsBeforeLoad = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
+    private volatile boolean timingSteps = true;
     private String lastError = "";
     private int failures;
 
@@ -215,7 +219,11 @@ public final class MigrationActor
     @Override
     public SignalHandler<State> signalHandler() {
         return newSignalHandlerBuilder()
-                .onSignal(RecoveryCompleted.instance(), this::advance)
+                .onSignal(RecoveryCompleted.instance(), state -> {
+                    timingSteps = state.phase() == Phase.NEW || state.phase() == Phase.WAITING;
+                    timed("recovery", startedAt);
+                    advance(state);
+                })
                 .onSignal(akka.actor.typed.PostStop.instance(), state -> load.close())
                 .build();
     }
@@ -246,8 +254,13 @@ public final class MigrationActor
                     return Effect().none();
                 })
                 .onCommand(Stop.class, (state, cmd) -> Effect().stop())
-                .onCommand(CutTaken.class, (state, cmd) -> Effect().persist(new CutRecorded(cmd.cut(), Instant.now()))
-                        .thenRun(s -> step("position copy-in", load.positionCopyIn(s.cut()), done -> new CopyInPositioned())))
+                .onCommand(CutTaken.class, (state, cmd) -> {
+                    long began = System.nanoTime();
+                    return Effect().persist(new CutRecorded(cmd.cut(), Instant.now())).thenRun(s -> {
+                        timed("journal the cut", began);
+                        step("position copy-in", load.positionCopyIn(s.cut()), done -> new CopyInPositioned());
+                    });
+                })
                 .onCommand(CopyInPositioned.class, (state, cmd) -> {
                     copyInPositioned = true;
                     if (state.phase() != Phase.DONE) {
@@ -264,10 +277,23 @@ public final class MigrationActor
                         timers.startSingleTimer(new Retry(), pollInterval);
                         return Effect().none();
                     }
-                    return Effect().none().thenRun(s -> step("count rows", load.countRows(s.cut()), Counted::new));
+                    return Effect().none().thenRun(s -> {
+                        // Everything below the cut is in the table now, so the first chunk's read (ClickHouse
+                        // sorting what lies below the cut) may start beside the count and the LoadStarted
+                        // write: it only reads, and the load picks it up as the chunk read ahead from the start.
+                        if (readAhead == null) {
+                            readAhead = firstRead(s.cut(), Cursor.START);
+                            readAheadFrom = Cursor.START;
+                        }
+                        step("count rows", load.countRows(s.cut()), Counted::new);
+                    });
                 })
                 .onCommand(Counted.class, (state, cmd) -> {
-                    ctx.getLog().info("Migration {}: cut {} recorded, loading {} rows", flow.id(), state.cut().offsets(), cmd.rows());
+                    // where the time before the first chunk goes: one line, each step's duration
+                    ctx.getLog().info("Migration {}: cut {} recorded, loading {} rows; {} ms since the entity started ({})", flow.id(),
+                            state.cut().offsets(), cmd.rows(), millisSince(startedAt), stepTimes());
+                    timingSteps = false;
+                    stepsBeforeLoad.clear();
                     return Effect().persist(new LoadStarted(cmd.rows(), Instant.now())).thenRun(this::succeededThenAdvance);
                 })
                 .onCommand(ChunkRead.class, (state, cmd) -> {
@@ -349,6 +375,11 @@ public final class MigrationActor
         });
     }
 
+    /** A read the load has to wait for (the first, or after a restart): kept small, so sending starts soon. */
+    private CompletionStage<Chunk> firstRead(Cut cut, Cursor from) {
+        return load.readChunk(cut, from, chunkSize, Math.min(chunkBytes, InitialLoad.FIRST_CHUNK_BYTES));
+    }
+
     /** The chunk read ahead from {@code from}, if that read has finished well. */
     private Chunk readAheadDone(Cursor from) {
         if (readAhead == null || !from.equals(readAheadFrom)) {
@@ -398,11 +429,9 @@ public final class MigrationActor
                     step("check pending chunk", load.chunkCommitted(pending.chunkNo(), pending.inputEnds()), PendingChecked::new);
                 } else if (!throttled()) {
                     readStartedAt = System.nanoTime();
-                    // A read the load has to wait for (the first, or after a restart) is kept small, so
-                    // sending starts soon; the chunks read ahead while one is sent are full size.
+                    // the chunks read ahead while one is sent are full size
                     CompletionStage<Chunk> read = readAhead != null && state.cursor().equals(readAheadFrom)
-                            ? readAhead : load.readChunk(state.cut(), state.cursor(), chunkSize,
-                            Math.min(chunkBytes, InitialLoad.FIRST_CHUNK_BYTES));
+                            ? readAhead : firstRead(state.cut(), state.cursor());
                     readAhead = null;
                     step("read chunk", read.thenCombine(load.inputEndOffsets(), ChunkRead::new), chunk -> chunk);
                 }
@@ -438,7 +467,27 @@ public final class MigrationActor
 
     private <T> void step(String name, java.util.concurrent.CompletionStage<T> work, java.util.function.Function<T, Command> onSuccess) {
         stepInFlight = true;
-        ctx.pipeToSelf(work, (value, error) -> error != null ? new StepFailed(name, unwrap(error)) : onSuccess.apply(value));
+        long began = System.nanoTime();
+        ctx.pipeToSelf(work, (value, error) -> {
+            timed(error != null ? name + " (failed)" : name, began);
+            return error != null ? new StepFailed(name, unwrap(error)) : onSuccess.apply(value);
+        });
+    }
+
+    /** Adds a step's time to the ones logged when the load starts (a step repeated, e.g. the wait for the source table, adds up). */
+    private void timed(String step, long began) {
+        if (timingSteps) {
+            long millis = millisSince(began);
+            stepsBeforeLoad.merge(step, new long[] {1, millis}, (a, b) -> new long[] {a[0] + 1, a[1] + b[1]});
+        }
+    }
+
+    private String stepTimes() {
+        synchronized (stepsBeforeLoad) {
+            return stepsBeforeLoad.entrySet().stream()
+                    .map(e -> e.getKey() + " " + e.getValue()[1] + " ms" + (e.getValue()[0] > 1 ? " (" + e.getValue()[0] + " times)" : ""))
+                    .collect(java.util.stream.Collectors.joining(", "));
+        }
     }
 
     private static Throwable unwrap(Throwable error) {
