@@ -458,8 +458,10 @@ public final class NodeBench {
     /**
      * The uncounted first load (LOAD_WARM_UP_ROWS): applied, then awaited until every row is in its new
      * table. Without the ingest part, the nodes first take the wrk warm-up's ingest into the warm-up
-     * model: a cluster's JVMs were still JIT-compiling hundreds of methods a second 40 s after their
-     * start, half of their CPU during a 150k-row load that followed a 300k-row warm-up load at once.
+     * model: 40 s after their start a cluster's JVMs were still JIT-compiling hundreds of methods a
+     * second, with half of their CPU during a 150k-row load that followed a 300k-row warm-up load at
+     * once (after 150 s of ingest and a ~1M-row warm-up load, still 2.45 of 5.1 CPU s in the load's
+     * first 4 s: what the apply touches first is compiled then; docs/benchmarks.md).
      */
     private static void warmUpLoad(DataPlaneFixture dp, Nodes nodes, Path dir, Path definition) throws Exception {
         long ingested = 0;
