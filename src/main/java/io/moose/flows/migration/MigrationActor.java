@@ -181,10 +181,14 @@ public final class MigrationActor
     private final List<ActorRef<CutReady>> waitingForCut = new ArrayList<>();
     private boolean copyInPositioned;
     private boolean stepInFlight;
-    /** When this incarnation started, and how long each step took until the load started: logged with the cut. */
+    /**
+     * When this incarnation started, and how long each step took until the load started (count, total
+     * ms): logged with the cut. Used in the actor only: pipeToSelf applies its function to the result
+     * when the adapted message is handled.
+     */
     private final long startedAt = System.nanoTime();
-    private final Map<String, long[]> stepsBeforeLoad = java.util.Collections.synchronizedMap(new java.util.LinkedHashMap<>());
-    private volatile boolean timingSteps = true;
+    private final Map<String, long[]> stepsBeforeLoad = new java.util.LinkedHashMap<>();
+    private boolean timingSteps = true;
     private String lastError = "";
     private int failures;
 
@@ -483,11 +487,9 @@ public final class MigrationActor
     }
 
     private String stepTimes() {
-        synchronized (stepsBeforeLoad) {
-            return stepsBeforeLoad.entrySet().stream()
-                    .map(e -> e.getKey() + " " + e.getValue()[1] + " ms" + (e.getValue()[0] > 1 ? " (" + e.getValue()[0] + " times)" : ""))
-                    .collect(java.util.stream.Collectors.joining(", "));
-        }
+        return stepsBeforeLoad.entrySet().stream()
+                .map(e -> e.getKey() + " " + e.getValue()[1] + " ms" + (e.getValue()[0] > 1 ? " (" + e.getValue()[0] + " times)" : ""))
+                .collect(java.util.stream.Collectors.joining(", "));
     }
 
     private static Throwable unwrap(Throwable error) {
