@@ -3,6 +3,7 @@ package io.moose.flows.bench;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
+import io.moose.flows.chaos.AdminClient;
 import io.moose.flows.model.VersionRef;
 import io.moose.flows.testing.DataPlaneFixture;
 import io.moose.flows.testing.IngestClient;
@@ -486,11 +487,9 @@ public final class NodeBench {
     }
 
     private static void apply(String admin, Path definition) throws Exception {
-        HttpResponse<String> applied = HTTP.send(HttpRequest.newBuilder(URI.create(admin + "/project/apply"))
-                .header("Authorization", "Bearer " + TOKEN)
-                .POST(HttpRequest.BodyPublishers.ofFile(definition)).build(), HttpResponse.BodyHandlers.ofString());
-        if (applied.statusCode() != 200) {
-            throw new IllegalStateException("apply failed: " + applied.statusCode() + " " + applied.body());
+        AdminClient.Reply applied = new AdminClient(List.of(admin), TOKEN).post("/project/apply", Files.readString(definition));
+        if (applied.status() != 200) {
+            throw new IllegalStateException("apply failed: " + applied.status() + " " + applied.body());
         }
     }
 
